@@ -1,0 +1,5 @@
+import sys
+
+from segmart.cli import main
+
+sys.exit(main())

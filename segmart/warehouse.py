@@ -1,0 +1,78 @@
+"""The working DuckDB database: connections and the `meta` schema.
+
+All warehouse timestamps are UTC, stored as TIMESTAMP (no time zone), so SQL
+compares them without session time-zone surprises.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+META_DDL = """
+create schema if not exists raw;
+create schema if not exists meta;
+
+create table if not exists meta.extract_runs (
+    run_id          varchar   not null,
+    source          varchar   not null,
+    stream          varchar   not null,
+    interval_start  timestamp not null,
+    interval_end    timestamp not null,
+    window_start    timestamp,
+    window_end      timestamp,
+    pages           bigint,
+    records         bigint,
+    requests        bigint,
+    rate_limited    bigint,   -- answers with status 429
+    retries         bigint,
+    seconds         double,
+    status          varchar   not null,  -- success | failed
+    error           varchar,
+    started_at      timestamp,
+    finished_at     timestamp
+);
+
+create table if not exists meta.watermarks (
+    source      varchar   not null,
+    stream      varchar   not null,
+    watermark   timestamp not null,  -- end of the last committed interval
+    run_id      varchar,
+    updated_at  timestamp,
+    primary key (source, stream)
+);
+
+create table if not exists meta.validation_results (
+    run_id          varchar not null,
+    as_of           timestamp,
+    suite           varchar not null,
+    expectation     varchar not null,
+    severity        varchar not null,  -- critical | warning
+    success         boolean,           -- null: could not evaluate
+    observed_value  varchar,
+    unexpected_count bigint,
+    examples        varchar,
+    error           varchar,
+    evaluated_at    timestamp
+);
+
+create table if not exists meta.publish_log (
+    run_id        varchar   not null,
+    as_of         timestamp not null,
+    status        varchar   not null,  -- published | blocked | history_only | failed
+    reason        varchar,
+    decided_at    timestamp not null
+);
+"""
+
+
+def connect(path: Path | str, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse; a writable open also makes sure `raw` and `meta` exist."""
+    path = Path(path)
+    if read_only:
+        return duckdb.connect(str(path), read_only=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(path))
+    con.execute(META_DDL)
+    return con
