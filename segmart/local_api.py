@@ -1,0 +1,97 @@
+"""Run the bundled demo API as a child process on a free loopback port.
+
+`segmart demo-api --port 0` prints one line `segmart demo-api listening on
+http://HOST:PORT` once it accepts requests; we wait for that line, never sleep.
+Used by `segmart demo`, the tests and the benchmarks.
+"""
+
+from __future__ import annotations
+
+import selectors
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+
+import requests
+
+DEMO_SOURCES = ("shop", "crm", "esp", "web")
+READY_MARKER = "segmart demo-api listening on "
+
+
+@dataclass
+class RunningDemoApi:
+    base_url: str
+    process: subprocess.Popen = field(repr=False)
+    output: list[str] = field(default_factory=list, repr=False)
+
+    def url(self, source: str) -> str:
+        return f"{self.base_url}/{source}"
+
+    def api_key(self, source: str) -> str:
+        return f"demo-{source}-key"
+
+    def stats(self) -> dict:
+        return requests.get(f"{self.base_url}/_stats", timeout=10).json()
+
+    def env(self) -> dict[str, str]:
+        """SEGMART_<SOURCE>_URL / _API_KEY for every demo source."""
+        values: dict[str, str] = {}
+        for source in DEMO_SOURCES:
+            values[f"SEGMART_{source.upper()}_URL"] = self.url(source)
+            values[f"SEGMART_{source.upper()}_API_KEY"] = self.api_key(source)
+        return values
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def __enter__(self) -> RunningDemoApi:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def start_demo_api(*flags: str, timeout: float = 60.0) -> RunningDemoApi:
+    """Start `segmart demo-api FLAGS` on a free loopback port; return once it serves."""
+    command = [sys.executable, "-m", "segmart", "demo-api", "--host", "127.0.0.1", "--port", "0"]
+    process = subprocess.Popen(
+        [*command, *flags], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
+    )
+    assert process.stdout is not None
+    output: list[str] = []
+    selector = selectors.DefaultSelector()
+    selector.register(process.stdout, selectors.EVENT_READ)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not selector.select(timeout=max(0.0, deadline - time.monotonic())):
+            break
+        line = process.stdout.readline()
+        if not line:
+            break
+        output.append(line)
+        if READY_MARKER in line:
+            base_url = line.split(READY_MARKER, 1)[1].strip()
+            _keep_draining(process, output)
+            return RunningDemoApi(base_url=base_url, process=process, output=output)
+    process.kill()
+    process.wait()
+    raise RuntimeError("the demo API did not become ready:\n" + "".join(output))
+
+
+def _keep_draining(process: subprocess.Popen, output: list[str]) -> None:
+    """Read the server's output in the background so it never blocks on a full pipe."""
+
+    def drain() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            output.append(line)
+
+    threading.Thread(target=drain, daemon=True).start()
