@@ -1,0 +1,44 @@
+with
+
+source as (
+    select * from {{ source('shop', 'customers') }}
+),
+
+renamed as (
+    select
+        -- ids
+        cast(record_id as varchar) as shop_customer_id,
+
+        -- strings
+        {{ trim_whitespace(json_text('record', 'email')) }} as email,
+        {{ canonical_email(json_text('record', 'email')) }} as email_canonical,
+        nullif(trim({{ json_text('record', 'first_name') }}), '') as first_name,
+        nullif(trim({{ json_text('record', 'last_name') }}), '') as last_name,
+
+        -- timestamps
+        {{ to_utc_timestamp(json_text('record', 'created_at')) }} as created_at,
+        record_updated_at as updated_at,
+        _extracted_at,
+
+        row_number() over (
+            partition by record_id
+            order by record_updated_at desc, _extracted_at desc
+        ) as version_rank
+    from source
+),
+
+final as (
+    select
+        shop_customer_id,
+        email,
+        email_canonical,
+        first_name,
+        last_name,
+        created_at,
+        updated_at,
+        _extracted_at
+    from renamed
+    where version_rank = 1
+)
+
+select * from final
