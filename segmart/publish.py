@@ -1,0 +1,283 @@
+"""Write-audit-publish: copy audited marts into a new file and rename it over the old one.
+
+The new database is built next to the target (same directory, so the rename
+stays on one file system), its row counts are checked against the marts, it is
+closed, fsynced, renamed with `os.replace`, and the directory is fsynced. A
+reader with the old file open keeps its version; a crash at any point leaves the
+old file or the new one, never a mix. Every decision is logged in
+`meta.publish_log` (and in `publish_info` for a published version).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from expectations.outcomes import GateResult
+from expectations.suites import MARTS_SCHEMA, PUBLISHED_TABLES
+from segmart import warehouse
+from segmart.settings import Settings
+
+# Test hook: a child publish SIGKILLs itself at this named point (tests/gate/).
+KILL_AT_VARIABLE = "SEGMART_PUBLISH_KILL_AT"
+KILL_POINTS = (
+    "start",
+    "new_file_created",
+    "tables_copied",
+    "counts_checked",
+    "new_file_closed",
+    "new_file_synced",
+    "replaced",
+    "directory_synced",
+)
+
+
+class PublishError(RuntimeError):
+    """The new published file failed its checks; the old one is untouched."""
+
+
+@dataclass(frozen=True)
+class Decision:
+    status: str  # published | blocked | history_only | failed
+    reason: str
+
+
+def _kill_point(name: str) -> None:
+    if os.environ.get(KILL_AT_VARIABLE) == name:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _naive(value: datetime | str) -> datetime:
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    return value
+
+
+def published_as_of(path: Path) -> datetime | None:
+    """The `as_of` of the current published version, or None when nothing is published."""
+    if not path.exists():
+        return None
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        row = con.execute("select max(as_of) from publish_info").fetchone()
+    except duckdb.Error:
+        return None
+    finally:
+        con.close()
+    return row[0] if row else None
+
+
+def publish(
+    settings: Settings, run_id: str, as_of: datetime | str, gate_result: GateResult | None
+) -> dict[str, Any]:
+    """Publish the audited marts for `as_of` if the gate passed; log the decision either way."""
+    as_of = _naive(as_of)
+    target = settings.published
+    tables: dict[str, int] = {}
+    if gate_result is None or not gate_result.passed:
+        reason = gate_result.reason() if gate_result else "no gate result for this run"
+        decision = Decision("blocked", reason)
+    else:
+        current = published_as_of(target)
+        if current is not None and as_of < current:
+            decision = Decision(
+                "history_only",
+                f"as_of {as_of} is older than the published as_of {current}: "
+                "recorded as history, current tables left on the newer version",
+            )
+        else:
+            try:
+                tables = publish_atomically(settings, run_id, as_of, gate_result)
+            except (PublishError, duckdb.Error, OSError) as error:
+                decision = Decision("failed", f"{type(error).__name__}: {error}")
+            else:
+                decision = Decision("published", gate_result.reason())
+    log_decision(settings, run_id, as_of, decision)
+    return {
+        "run_id": run_id,
+        "as_of": as_of.isoformat(sep=" "),
+        "status": decision.status,
+        "reason": decision.reason,
+        "published": str(target),
+        "tables": tables,
+        "docs_path": gate_result.docs_path if gate_result else None,
+    }
+
+
+def log_decision(settings: Settings, run_id: str, as_of: datetime, decision: Decision) -> None:
+    con = warehouse.connect(settings.warehouse)
+    try:
+        con.execute(
+            "insert into meta.publish_log values (?, ?, ?, ?, ?)",
+            [run_id, as_of, decision.status, decision.reason, _utcnow()],
+        )
+    finally:
+        con.close()
+
+
+def publish_atomically(
+    settings: Settings, run_id: str, as_of: datetime, gate_result: GateResult
+) -> dict[str, int]:
+    """Build the new file beside the target, verify, fsync, rename; returns rows per table."""
+    target = settings.published
+    target.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_builds(target)
+    _kill_point("start")
+    building = target.with_name(f".{target.name}.{uuid.uuid4().hex}.building")
+    try:
+        counts = _build(settings.warehouse, building, run_id, as_of, gate_result)
+        _kill_point("new_file_closed")
+        _fsync_file(building)
+        _kill_point("new_file_synced")
+        os.replace(building, target)
+        _kill_point("replaced")
+        _fsync_directory(target.parent)
+        _kill_point("directory_synced")
+    finally:
+        for leftover in (building, Path(f"{building}.wal")):
+            leftover.unlink(missing_ok=True)
+    return counts
+
+
+def remove_stale_builds(target: Path) -> None:
+    """Files of publishes that died before their rename are never read; drop them."""
+    for stale in target.parent.glob(f".{target.name}.*.building*"):
+        stale.unlink(missing_ok=True)
+
+
+def _build(
+    working: Path, building: Path, run_id: str, as_of: datetime, gate_result: GateResult
+) -> dict[str, int]:
+    con = duckdb.connect(str(building))
+    try:
+        _kill_point("new_file_created")
+        quoted = str(working).replace("'", "''")
+        con.execute(f"attach '{quoted}' as working (read_only)")
+        con.execute("begin")
+        for table in PUBLISHED_TABLES:
+            con.execute(f"create table {table} as select * from working.{MARTS_SCHEMA}.{table}")
+        con.execute(
+            """
+            create table publish_info (
+                run_id varchar, as_of timestamp, published_at timestamp,
+                gate_passed boolean, expectations integer, warnings integer,
+                gate_summary varchar, docs_path varchar
+            )
+            """
+        )
+        summary = gate_result.summary()
+        con.execute(
+            "insert into publish_info values (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                run_id,
+                as_of,
+                _utcnow(),
+                gate_result.passed,
+                summary["expectations"],
+                summary["warnings"],
+                json.dumps(
+                    {
+                        **summary,
+                        "warning_list": [o.describe() for o in gate_result.warnings],
+                    }
+                ),
+                gate_result.docs_path,
+            ],
+        )
+        con.execute("commit")
+        _kill_point("tables_copied")
+        counts = _check_counts(con)
+        _kill_point("counts_checked")
+        con.execute("detach working")
+        con.execute("checkpoint")
+    finally:
+        con.close()
+    return counts
+
+
+def _check_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for table in PUBLISHED_TABLES:
+        row = con.execute(
+            f"select (select count(*) from {table}), "
+            f"(select count(*) from working.{MARTS_SCHEMA}.{table})"
+        ).fetchone()
+        published_rows, marts_rows = row if row else (None, None)
+        if published_rows != marts_rows:
+            raise PublishError(
+                f"published table {table} has {published_rows} rows but "
+                f"{MARTS_SCHEMA}.{table} has {marts_rows}; nothing was replaced"
+            )
+        counts[table] = int(published_rows)
+    return counts
+
+
+def _fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_directory(path: Path) -> None:
+    # The rename is durable only once the directory entry is on disk.
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+# --- command line ---------------------------------------------------------------------------
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--run-id", help="run whose gate decision to publish (default: latest)")
+    parser.add_argument("--as-of", help="as_of to publish (default: the run's gate as_of)")
+
+
+def main(args: argparse.Namespace) -> int:
+    from expectations.gate import load_gate_result
+
+    settings = Settings.from_env()
+    gate = load_gate_result(settings, args.run_id)
+    if gate is None:
+        print(
+            "segmart publish: no gate result found in meta.validation_results. "
+            "Run `segmart validate` (or `segmart run`) first.",
+            file=sys.stderr,
+        )
+        return 2
+    as_of = args.as_of or gate.as_of
+    if as_of is None:
+        print("segmart publish: the gate result has no as_of; pass --as-of.", file=sys.stderr)
+        return 2
+    result = publish(settings, gate.run_id, as_of, gate)
+    print_publish_result(result)
+    return 0 if result["status"] == "published" else 1
+
+
+def print_publish_result(result: dict[str, Any]) -> None:
+    print(f"publish {result['status']} (run {result['run_id']}, as_of {result['as_of']})")
+    print(f"  reason: {result['reason']}")
+    if result["tables"]:
+        print(f"  {result['published']}:")
+        for table, rows in result["tables"].items():
+            print(f"    {table:<20} {rows:>10} rows")
