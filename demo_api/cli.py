@@ -1,0 +1,76 @@
+"""`segmart demo-api`: serve the four demo sources from one process."""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import sys
+
+import uvicorn
+
+from demo_api.app import create_app
+from demo_api.traffic import Stats, Traffic, parse_rate_limits
+from demo_api.world import SCENARIOS, World
+
+READY = "segmart demo-api listening on http://{host}:{port}"
+DEFAULT_LIMITS = "shop=10,crm=5,esp=10,web=20"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1", help="interface to bind (127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8765, help="port; 0 picks a free one (8765)")
+    parser.add_argument("--seed", type=int, default=7, help="world seed (7)")
+    parser.add_argument("--customers", type=int, default=5000, help="people in the world (5000)")
+    parser.add_argument("--now", default=None, help="freeze the clock at this ISO 8601 UTC time")
+    parser.add_argument("--scenario", choices=SCENARIOS, default="clean")
+    parser.add_argument(
+        "--rate-limit",
+        default=DEFAULT_LIMITS,
+        help=f"requests per second per source, 0 = unlimited ({DEFAULT_LIMITS})",
+    )
+    parser.add_argument(
+        "--fault-rate", type=float, default=0.0, help="share of requests that fail (0)"
+    )
+
+
+def build_app(args: argparse.Namespace) -> Traffic:
+    world = World(seed=args.seed, customers=args.customers, scenario=args.scenario, now=args.now)
+    app = create_app(world)
+    stats = Stats(parse_rate_limits(args.rate_limit))
+    app.state.stats = stats
+    return Traffic(app, stats, fault_rate=args.fault_rate, seed=args.seed)
+
+
+class _Server(uvicorn.Server):
+    def __init__(self, config: uvicorn.Config, ready_line: str) -> None:
+        super().__init__(config)
+        self.ready_line = ready_line
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=sockets)
+        if not self.should_exit:
+            print(self.ready_line, flush=True)
+
+
+def main(args: argparse.Namespace) -> int:
+    if not 0.0 <= args.fault_rate <= 1.0:
+        print("segmart demo-api: --fault-rate must be between 0 and 1", file=sys.stderr)
+        return 2
+    try:
+        app = build_app(args)
+    except ValueError as error:
+        print(f"segmart demo-api: {error}", file=sys.stderr)
+        return 2
+    # Bind first so `--port 0` can report the port the OS chose.
+    sock = socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((args.host, args.port))
+    except OSError as error:
+        print(f"segmart demo-api: cannot bind {args.host}:{args.port}: {error}", file=sys.stderr)
+        return 2
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(app, log_level="warning", access_log=False, timeout_graceful_shutdown=5)
+    server = _Server(config, READY.format(host=args.host, port=port))
+    server.run(sockets=[sock])
+    return 0
