@@ -1,61 +1,14 @@
--- RFM per DESIGN.md "Definitions": qualifying orders in [as_of - 365 days,
--- as_of); scores from rank() with whole-number arithmetic, ties alike.
+-- RFM per scored customer with its segment from the editable seed
+-- rfm_segment_map (a complete partition of the 25 (r_score, f_score) cells).
 with
 
-orders as (
-    select
-        customer_id,
-        order_total,
-        created_at
-    from {{ ref('int_orders_attributed') }}
-    where
-        is_qualifying
-        and customer_id is not null
-        and created_at >= {{ add_days(as_of(), -365) }}
-        and created_at < {{ as_of() }}
-),
-
-aggregated as (
-    select
-        customer_id,
-        {{ whole_days_between('max(created_at)', as_of()) }} as recency_days,
-        count(*) as frequency,
-        sum(order_total) as monetary
-    from orders
-    group by customer_id
-),
-
-ranked as (
-    select
-        customer_id,
-        recency_days,
-        frequency,
-        monetary,
-        count(*) over () as scored_customers,
-        rank() over (order by recency_days desc) as r_rank,
-        rank() over (order by frequency asc) as f_rank,
-        rank() over (order by monetary asc) as m_rank
-    from aggregated
-),
-
 scored as (
-    select
-        customer_id,
-        recency_days,
-        frequency,
-        monetary,
-        {% for score in ['r', 'f', 'm'] %}
-            case
-                when scored_customers = 1 then 1
-                else least(5, 1 + {{ integer_divide('5 * (' ~ score ~ '_rank - 1)', 'scored_customers - 1') }})
-            end as {{ score }}_score{{ ',' if not loop.last }}
-        {% endfor %}
-    from ranked
+    select * from {{ ref('int_customers_rfm_scored') }}
 ),
 
 final as (
     select
-        scored.customer_id,
+        cast(scored.customer_id as varchar) as customer_id,
         {{ as_of() }} as as_of,
         cast(scored.recency_days as integer) as recency_days,
         cast(scored.frequency as integer) as frequency,
@@ -63,7 +16,7 @@ final as (
         cast(scored.r_score as integer) as r_score,
         cast(scored.f_score as integer) as f_score,
         cast(scored.m_score as integer) as m_score,
-        segment_map.segment as rfm_segment
+        cast(segment_map.segment as varchar) as rfm_segment
     from scored
     left join {{ ref('rfm_segment_map') }} as segment_map
         on
