@@ -77,24 +77,14 @@ def run_raw_gate(
                 [run_id],
             ).fetchall()
             refs = [SliceRef(*row) for row in rows]
-        suites: list[Suite] = []
+        by_stream: dict[tuple[str, str], list[tuple[datetime, datetime]]] = {}
         for ref in refs:
-            window = con.execute(
-                """
-                select min(window_start), max(window_end) from meta.extract_runs
-                where source = ? and stream = ? and interval_start = ? and interval_end = ?
-                """,
-                [ref.source, ref.stream, ref.interval_start, ref.interval_end],
-            ).fetchone()
-            window_start, window_end = window or (None, None)
-            suites += raw_suites(
-                ref.source,
-                ref.stream,
-                ref.interval_start,
-                ref.interval_end,
-                window_start,
-                window_end,
+            by_stream.setdefault((ref.source, ref.stream), []).append(
+                (ref.interval_start, ref.interval_end)
             )
+        suites: list[Suite] = []
+        for (source, stream), intervals in sorted(by_stream.items()):
+            suites += raw_suites(source, stream, intervals)
         batches = gx_runner.load_batches(con, suites)
     finally:
         con.close()
@@ -113,7 +103,9 @@ def run_marts_gate(
     published_counts = published_row_counts(settings.published)
     con = warehouse.connect(settings.warehouse)
     try:
-        suites = marts_suites(as_of, published_counts, rfm_map_segments(con))
+        map_table = rfm_map_table(con)
+        segments = rfm_map_segments(con, map_table) if map_table else None
+        suites = marts_suites(as_of, published_counts, segments, map_table)
         batches = gx_runner.load_batches(con, suites)
     finally:
         con.close()
@@ -219,25 +211,26 @@ def published_row_counts(published: Path) -> dict[str, int]:
     return counts
 
 
-def rfm_map_segments(con: Any) -> list[str] | None:
-    """Segment names from the RFM map seed (any marts table named like *rfm*map*/*rfm*segment*)."""
-    rows = con.execute(
+def rfm_map_table(con: Any) -> str | None:
+    """The RFM map seed in marts (r_score, f_score, segment), if dbt has loaded it."""
+    row = con.execute(
         """
-        select table_name, column_name from information_schema.columns
-        where table_schema = ? and table_name <> 'customer_rfm'
-          and (table_name like '%rfm%map%' or table_name like '%rfm_segment%')
-          and column_name in ('segment', 'rfm_segment')
-        order by table_name
+        select table_name from information_schema.columns
+        where table_schema = ? and table_name like '%rfm%map%'
+        group by table_name
+        having count(*) filter (where column_name in ('r_score', 'f_score', 'segment')) = 3
+        order by table_name limit 1
         """,
         [MARTS_SCHEMA],
+    ).fetchone()
+    return row[0] if row else None
+
+
+def rfm_map_segments(con: Any, table: str) -> list[str] | None:
+    names = con.execute(
+        f'select distinct segment from {MARTS_SCHEMA}."{table}" where segment is not null'
     ).fetchall()
-    for table, column in rows:
-        names = con.execute(
-            f'select distinct "{column}" from {MARTS_SCHEMA}."{table}" where "{column}" is not null'
-        ).fetchall()
-        if names:
-            return [n[0] for n in names]
-    return None
+    return [n[0] for n in names] or None
 
 
 # --- dbt ------------------------------------------------------------------------------------
@@ -259,7 +252,7 @@ def dbt_outcomes(dbt_result: Mapping[str, Any]) -> list[Outcome]:
         kind = str(node.get("resource_type") or name.split(".")[0])
         failures = node.get("failures")
         message = node.get("message")
-        if kind == "test":
+        if kind in ("test", "unit_test"):
             if status == "warn":
                 outcomes.append(
                     Outcome("dbt", name, "warning", False, unexpected_count=failures, error=None)

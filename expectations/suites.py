@@ -133,17 +133,35 @@ def raw_table(source: str, stream: str) -> str:
 
 
 def raw_suites(
-    source: str,
-    stream: str,
-    interval_start: datetime,
-    interval_end: datetime,
-    window_start: datetime | None = None,
-    window_end: datetime | None = None,
+    source: str, stream: str, intervals: Sequence[tuple[datetime, datetime]]
 ) -> list[Suite]:
-    """Suites over the rows of one (stream, interval) slice in raw."""
+    """Suites over the rows of the (stream, interval) slices just loaded into raw.
+
+    One suite per stream however many slices a run loaded (a first run may load
+    hundreds), so GX runs a handful of validations, not thousands.
+    """
     table = raw_table(source, stream)
-    earliest = (window_start or interval_start) - RAW_LOOKBACK
-    latest = window_end or interval_end
+    intervals = sorted(set(intervals))
+    values = ", ".join("(cast(? as timestamp), cast(? as timestamp))" for _ in intervals)
+    interval_params = tuple(value for pair in intervals for value in pair)
+    lookback_hours = int(RAW_LOOKBACK.total_seconds() // 3600)
+    slices = f"""
+        slices(interval_start, interval_end) as (values {values}),
+        windows as (
+            select
+                slices.interval_start,
+                slices.interval_end,
+                coalesce(min(runs.window_start), slices.interval_start)
+                    - interval {lookback_hours} hour as earliest,
+                coalesce(max(runs.window_end), slices.interval_end) as latest
+            from slices
+            left join meta.extract_runs as runs
+                on runs.source = ? and runs.stream = ?
+                and runs.interval_start = slices.interval_start
+                and runs.interval_end = slices.interval_end
+            group by slices.interval_start, slices.interval_end
+        )
+    """
     extra_columns = ""
     checks = [
         Check("record_id_present", CRITICAL, not_null("record_id"), "every record has an id"),
@@ -184,61 +202,62 @@ def raw_suites(
     rows = Suite(
         name=f"raw.{source}__{stream}",
         sql=f"""
+            with {slices}
             select
-                record_id,
-                record_updated_at,
-                coalesce(record_updated_at >= ? and record_updated_at <= ?, false) as in_window
+                raw.record_id,
+                raw.record_updated_at,
+                coalesce(
+                    raw.record_updated_at between windows.earliest and windows.latest, false
+                ) as in_window
                 {extra_columns}
-            from {table}
-            where _interval_start = ? and _interval_end = ?
+            from {table} as raw
+            join windows
+                on raw._interval_start = windows.interval_start
+                and raw._interval_end = windows.interval_end
         """,
-        params=(earliest, latest, interval_start, interval_end),
+        params=(*interval_params, source, stream),
         checks=tuple(checks),
     )
     low, high = VOLUME_BAND
     volume = Suite(
         name=f"raw.{source}__{stream}.volume",
         sql=f"""
-            with earlier as (
+            with {slices},
+            loads as (
                 select interval_start, interval_end, arg_max(records, finished_at) as records
                 from meta.extract_runs
-                where source = ? and stream = ? and status = 'success' and interval_end <= ?
+                where source = ? and stream = ? and status = 'success'
                 group by all
-                order by interval_start desc
-                limit 24
             ),
-            earlier_rate as (
-                select
-                    count(*) as earlier_slices,
-                    avg(records / greatest(epoch(interval_end - interval_start) / 3600.0, 1.0))
+            rated as (
+                select *,
+                    records / greatest(epoch(interval_end - interval_start) / 3600.0, 1.0)
                         as per_hour
-                from earlier
+                from loads
             ),
-            current_slice as (
-                select count(*) as records from {table}
-                where _interval_start = ? and _interval_end = ?
+            compared as (
+                select *,
+                    avg(per_hour) over earlier as trailing_per_hour,
+                    count(*) over earlier as earlier_slices
+                from rated
+                window earlier as (
+                    order by interval_start rows between 24 preceding and 1 preceding
+                )
             )
             select
-                current_slice.records,
-                earlier_rate.earlier_slices,
-                earlier_rate.per_hour as trailing_per_hour,
+                compared.interval_start,
+                compared.records,
+                compared.earlier_slices,
+                compared.trailing_per_hour,
                 case
-                    when earlier_rate.earlier_slices < {VOLUME_MIN_EARLIER_SLICES}
-                        or coalesce(earlier_rate.per_hour, 0) = 0 then 1.0
-                    else current_slice.records
-                        / greatest(epoch(? - ?) / 3600.0, 1.0) / earlier_rate.per_hour
+                    when compared.earlier_slices < {VOLUME_MIN_EARLIER_SLICES}
+                        or coalesce(compared.trailing_per_hour, 0) = 0 then 1.0
+                    else compared.per_hour / compared.trailing_per_hour
                 end as volume_ratio
-            from current_slice, earlier_rate
+            from compared
+            join slices using (interval_start, interval_end)
         """,
-        params=(
-            source,
-            stream,
-            interval_start,
-            interval_start,
-            interval_end,
-            interval_end,
-            interval_start,
-        ),
+        params=(*interval_params, source, stream, source, stream),
         checks=(
             Check(
                 "volume_vs_trailing_average",
@@ -263,10 +282,28 @@ def _rfm_cell_case() -> str:
     return f"case {whens} end"
 
 
+def _rfm_map_columns(rfm_map_table: str | None) -> str:
+    """The map's segment for each row's (R, F) cell and how many cells matched.
+
+    From the analyst-editable seed when it is there, else from DESIGN.md's grid.
+    """
+    if rfm_map_table is None:
+        return f"{_rfm_cell_case()} as map_segment, 1 as map_cells"
+    lookup = (
+        f"from {MARTS_SCHEMA}.{rfm_map_table} as cell "
+        "where cell.r_score = rfm.r_score and cell.f_score = rfm.f_score"
+    )
+    return (
+        f"(select min(cell.segment) {lookup}) as map_segment, "
+        f"(select count(*) {lookup}) as map_cells"
+    )
+
+
 def marts_suites(
     as_of: datetime,
     published_counts: dict[str, int] | None = None,
     rfm_segments: Sequence[str] | None = None,
+    rfm_map_table: str | None = None,
 ) -> list[Suite]:
     """Suites over the dbt-built `marts` tables for one `as_of`."""
     m = MARTS_SCHEMA
@@ -300,9 +337,9 @@ def marts_suites(
             sql=f"""
                 select
                     customer_id, r_score, f_score, m_score, rfm_segment,
-                    {_rfm_cell_case()} as grid_segment,
+                    {_rfm_map_columns(rfm_map_table)},
                     coalesce(cast(as_of as timestamp) = ?, false) as as_of_matches
-                from {m}.customer_rfm
+                from {m}.customer_rfm as rfm
             """,
             params=(as_of,),
             checks=(
@@ -319,9 +356,15 @@ def marts_suites(
                 Check("rfm_segment_present", CRITICAL, not_null("rfm_segment")),
                 Check("rfm_segment_in_map", CRITICAL, in_set("rfm_segment", segments)),
                 Check(
-                    "rfm_segment_matches_grid",
+                    "rfm_cell_in_exactly_one_segment",
                     CRITICAL,
-                    pair_equal("rfm_segment", "grid_segment"),
+                    in_set("map_cells", [1]),
+                    "the map gives each scored (R, F) cell exactly one segment",
+                ),
+                Check(
+                    "rfm_segment_matches_map",
+                    CRITICAL,
+                    pair_equal("rfm_segment", "map_segment"),
                     "segment is the map's cell for (R, F)",
                 ),
                 Check("as_of_is_run_as_of", WARNING, is_true("as_of_matches")),

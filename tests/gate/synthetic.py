@@ -160,10 +160,19 @@ create or replace table marts.email_audience as
 """
 
 
+RFM_SEED = Path(__file__).resolve().parents[2] / "dbt_project" / "seeds" / "rfm_segment_map.csv"
+
+
 def build_marts(settings: Settings, as_of: datetime = AS_OF) -> None:
+    """Marts as dbt would leave them, with the project's real RFM map seed."""
     con = warehouse.connect(settings.warehouse)
     try:
         con.execute(MARTS_DDL.replace("$as_of", f"timestamp '{as_of.isoformat(sep=' ')}'"))
+        if RFM_SEED.exists():
+            con.execute(
+                "create or replace table marts.rfm_segment_map as select * from read_csv(?)",
+                [str(RFM_SEED)],
+            )
     finally:
         con.close()
 

@@ -1,0 +1,227 @@
+"""`segmart run`: extract -> load -> raw gate -> dbt build -> marts gate -> publish.
+
+Each step is its own public function so the Airflow DAG can wire the same steps
+as separate tasks; `run_pipeline` chains them in one process, closing every
+DuckDB connection before the next step opens the file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from expectations.outcomes import GateResult, Outcome
+from segmart import warehouse
+from segmart.settings import Settings, SettingsError
+
+
+def new_run_id() -> str:
+    return f"run-{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
+
+
+def _naive(value: datetime | str) -> datetime:
+    from expectations.gate import to_naive_utc
+
+    return to_naive_utc(value)
+
+
+def extract_step(
+    settings: Settings, start: datetime | None, end: datetime | None, run_id: str
+) -> list[dict[str, Any]]:
+    """Pull and load the run's slices (extract/ owns windows, watermarks and retries)."""
+    from extract import run_extract
+
+    return list(run_extract(settings, start=start, end=end, run_id=run_id))
+
+
+def run_as_of(
+    settings: Settings, end: datetime | None, slices: Sequence[dict[str, Any]]
+) -> datetime:
+    """The end of the run's data interval: `--end`, else the latest slice end or watermark."""
+    if end is not None:
+        return _naive(end)
+    ends = [_naive(s["interval_end"]) for s in slices if s.get("interval_end")]
+    if ends:
+        return max(ends)
+    con = warehouse.connect(settings.warehouse)
+    try:
+        row = con.execute("select max(watermark) from meta.watermarks").fetchone()
+    finally:
+        con.close()
+    if row is None or row[0] is None:
+        raise SettingsError("no data extracted yet, so there is no as_of; pass --end")
+    return row[0]
+
+
+def extract_outcomes(slices: Sequence[dict[str, Any]]) -> list[Outcome]:
+    """A slice that failed to extract leaves the run incomplete: that blocks."""
+    return [
+        Outcome(
+            "extract",
+            f"{s.get('source')}.{s.get('stream')}",
+            "critical",
+            None,
+            error=f"slice {s.get('interval_start')}..{s.get('interval_end')} "
+            f"{s.get('status')}: {s.get('error')}",
+        )
+        for s in slices
+        if s.get("status") not in (None, "success", "loaded")
+    ]
+
+
+def raw_gate_step(settings: Settings, run_id: str, slices: Sequence[dict[str, Any]]) -> GateResult:
+    from expectations.gate import record_outcomes, run_raw_gate
+
+    loaded = [s for s in slices if s.get("status") in (None, "success", "loaded")]
+    gate = run_raw_gate(settings, run_id, loaded)
+    failed = extract_outcomes(slices)
+    if failed:
+        extra = GateResult(run_id=run_id, as_of=gate.as_of, outcomes=failed)
+        record_outcomes(settings, extra)
+        gate = gate.merged(extra)
+    return gate
+
+
+def transform_step(settings: Settings, as_of: datetime) -> tuple[dict[str, Any] | None, str | None]:
+    """dbt build at as_of; returns (result, error) where error means dbt could not run."""
+    from segmart.transform import dbt_build
+
+    try:
+        return dbt_build(settings, as_of), None
+    except Exception as error:  # reported as a blocking "could not evaluate"
+        return None, f"{type(error).__name__}: {error}"
+
+
+def marts_gate_step(
+    settings: Settings,
+    run_id: str,
+    as_of: datetime,
+    dbt_result: dict[str, Any] | None,
+    dbt_error: str | None = None,
+) -> GateResult:
+    from expectations.gate import run_marts_gate
+
+    if dbt_error is not None:
+        dbt_result = {"success": False, "nodes": [], "error": dbt_error}
+    return run_marts_gate(settings, run_id, as_of, dbt_result or {"success": False, "nodes": []})
+
+
+def publish_step(
+    settings: Settings, run_id: str, as_of: datetime, gate: GateResult
+) -> dict[str, Any]:
+    from segmart.publish import publish
+
+    return publish(settings, run_id, as_of, gate)
+
+
+def run_pipeline(
+    settings: Settings,
+    start: datetime | str | None = None,
+    end: datetime | str | None = None,
+    run_id: str | None = None,
+) -> dict[str, Any]:
+    """The whole run; `status` is published, blocked, history_only or failed."""
+    from segmart.publish import Decision, log_decision
+
+    run_id = run_id or new_run_id()
+    start_dt = _naive(start) if start is not None else None
+    end_dt = _naive(end) if end is not None else None
+    result: dict[str, Any] = {"run_id": run_id, "start": start_dt, "end": end_dt}
+    try:
+        slices = extract_step(settings, start_dt, end_dt, run_id)
+    except Exception as error:
+        reason = f"extract failed: {type(error).__name__}: {error}"
+        as_of = end_dt or datetime.now(UTC).replace(tzinfo=None)
+        log_decision(settings, run_id, as_of, Decision("failed", reason))
+        return {**result, "status": "failed", "reason": reason, "as_of": str(as_of)}
+    as_of = run_as_of(settings, end_dt, slices)
+    result["as_of"] = as_of.isoformat(sep=" ")
+    result["extract"] = _extract_summary(slices)
+    gate = raw_gate_step(settings, run_id, slices)
+    if gate.passed:
+        dbt_result, dbt_error = transform_step(settings, as_of)
+        result["dbt"] = _dbt_summary(dbt_result, dbt_error)
+        gate = gate.merged(marts_gate_step(settings, run_id, as_of, dbt_result, dbt_error))
+    else:
+        result["dbt"] = {"skipped": "the raw gate blocked this run"}
+    published = publish_step(settings, run_id, as_of, gate)
+    return {
+        **result,
+        "status": published["status"],
+        "reason": published["reason"],
+        "published": published["published"],
+        "tables": published["tables"],
+        "docs_path": gate.docs_path,
+        "gate": gate.summary(),
+        "failures": [o.describe() for o in gate.failures],
+        "warnings": [o.describe() for o in gate.warnings],
+    }
+
+
+def _extract_summary(slices: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "slices": len(slices),
+        "records": sum(int(s.get("records") or 0) for s in slices),
+        "failed": sum(1 for s in slices if s.get("status") not in (None, "success", "loaded")),
+    }
+
+
+def _dbt_summary(dbt_result: dict[str, Any] | None, error: str | None) -> dict[str, Any]:
+    if dbt_result is None:
+        return {"error": error}
+    return {
+        "success": dbt_result.get("success"),
+        "models_built": dbt_result.get("models_built"),
+        "tests_run": dbt_result.get("tests_run"),
+        "failed_tests": len(dbt_result.get("failed_tests") or []),
+    }
+
+
+# --- command line ---------------------------------------------------------------------------
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--start", help="UTC ISO start (default: each stream's watermark)")
+    parser.add_argument("--end", help="UTC ISO end, the run's as_of (default: now)")
+    parser.add_argument("--run-id", help="run id (default: generated)")
+
+
+def main(args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    try:
+        start = _naive(args.start) if args.start else None
+        end = _naive(args.end) if args.end else None
+    except ValueError as error:
+        raise SettingsError(f"--start/--end must be ISO 8601 timestamps: {error}") from error
+    result = run_pipeline(settings, start=start, end=end, run_id=args.run_id)
+    print_run_result(result)
+    return 0 if result["status"] == "published" else 1
+
+
+def print_run_result(result: dict[str, Any]) -> None:
+    out = sys.stdout if result["status"] == "published" else sys.stderr
+    print(f"segmart run {result['run_id']}: {result['status']} (as_of {result.get('as_of')})")
+    if "extract" in result:
+        e = result["extract"]
+        print(f"  extract: {e['slices']} slices, {e['records']} records, {e['failed']} failed")
+    if "gate" in result:
+        g = result["gate"]
+        print(
+            f"  gate: {g['expectations']} expectations, {g['failures']} blocking, "
+            f"{g['warnings']} warnings"
+        )
+    for line in result.get("warnings", []):
+        print(f"  warning: {line}")
+    if result["status"] != "published":
+        print(f"NOT PUBLISHED ({result['status']}): {result['reason']}", file=out)
+        for line in result.get("failures", []):
+            print(f"  blocking: {line}", file=out)
+        print(f"  {result.get('published', 'the published database')} is unchanged.", file=out)
+    for table, rows in (result.get("tables") or {}).items():
+        print(f"  {table:<20} {rows:>10} rows")
+    if result.get("docs_path"):
+        print(f"Data Docs: {result['docs_path']}")
