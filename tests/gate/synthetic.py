@@ -120,7 +120,7 @@ create or replace table marts.customer_profiles as
            'Last' as last_name, 'Berlin' as city, 'DE' as country,
            timestamp '2025-01-01' as signup_at, i % 2 = 0 as email_consent,
            i % 4 as orders_count, (i % 4) * 10.0 as orders_total, i % 5 as email_opens
-    from range(1, 41) t(i);
+    from range(1, $n + 1) t(i);
 create or replace table marts.customer_identity as
     select customer_id, 'shop' as source, cast(customer_id as varchar) as source_customer_id
     from marts.customer_profiles
@@ -130,7 +130,7 @@ create or replace table marts.customer_rfm as
     with scored as (
         select customer_id, 1 + customer_id % 5 as r_score, 1 + (customer_id // 5) % 5 as f_score,
                1 + (customer_id // 2) % 5 as m_score
-        from marts.customer_profiles where customer_id <= 30
+        from marts.customer_profiles where customer_id <= $n * 3 // 4
     )
     select customer_id, $as_of as as_of, 10 * (6 - r_score) as recency_days,
            f_score as frequency, 20.0 * m_score as monetary, r_score, f_score, m_score,
@@ -150,7 +150,7 @@ create or replace table marts.customer_rfm as
 create or replace table marts.customer_segments as
     select customer_id, case when customer_id % 2 = 0 then 'high_value' else 'lapsed_customers' end
            as segment, $as_of as as_of
-    from marts.customer_profiles where customer_id <= 20;
+    from marts.customer_profiles where customer_id <= $n // 2;
 create or replace table marts.segment_changes as
     select customer_id, segment, 'entered' as change, as_of from marts.customer_segments;
 create or replace table marts.email_audience as
@@ -163,11 +163,12 @@ create or replace table marts.email_audience as
 RFM_SEED = Path(__file__).resolve().parents[2] / "dbt_project" / "seeds" / "rfm_segment_map.csv"
 
 
-def build_marts(settings: Settings, as_of: datetime = AS_OF) -> None:
+def build_marts(settings: Settings, as_of: datetime = AS_OF, customers: int = 40) -> None:
     """Marts as dbt would leave them, with the project's real RFM map seed."""
     con = warehouse.connect(settings.warehouse)
     try:
-        con.execute(MARTS_DDL.replace("$as_of", f"timestamp '{as_of.isoformat(sep=' ')}'"))
+        sql = MARTS_DDL.replace("$as_of", f"timestamp '{as_of.isoformat(sep=' ')}'")
+        con.execute(sql.replace("$n", str(customers)))
         if RFM_SEED.exists():
             con.execute(
                 "create or replace table marts.rfm_segment_map as select * from read_csv(?)",
