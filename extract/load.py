@@ -1,0 +1,211 @@
+"""`load_slice`: landing files of one (stream, interval) → `raw.<source>__<stream>`.
+
+One transaction replaces exactly that slice, records the run in
+`meta.extract_runs` and advances `meta.watermarks`: state moves only with the
+data it describes. DuckDB reads the gzipped JSONL itself (bulk, parallel over
+parts); Python never touches a row.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import duckdb
+
+from extract.config import format_time, parse_time, stream_config
+from extract.errors import ExtractError
+from extract.landing import LandedSlice
+from extract.watermarks import advance_watermark
+from segmart import warehouse
+from segmart.settings import Settings
+
+RAW_DDL = """
+create table if not exists {table} (
+    record             json,
+    record_id          varchar,
+    record_updated_at  timestamp,
+    _source            varchar,
+    _stream            varchar,
+    _interval_start    timestamp,
+    _interval_end      timestamp,
+    _run_id            varchar,
+    _extracted_at      timestamp
+)
+"""
+
+INSERT_SQL = """
+insert into {table}
+select
+    json as record,
+    json_extract_string(json, {key_path}) as record_id,
+    timezone('UTC', cast(json_extract_string(json, {time_path}) as timestamptz))
+        as record_updated_at,
+    $source, $stream, $interval_start, $interval_end, $run_id, $extracted_at
+from read_ndjson_objects({files}, compression = 'gzip')
+"""
+
+RUN_SQL = """
+insert into meta.extract_runs (
+    run_id, source, stream, interval_start, interval_end, window_start, window_end,
+    pages, records, requests, rate_limited, retries, seconds, status, error,
+    started_at, finished_at
+) values (
+    $run_id, $source, $stream, $interval_start, $interval_end, $window_start, $window_end,
+    $pages, $records, $requests, $rate_limited, $retries, $seconds, $status, $error,
+    $started_at, $finished_at
+)
+"""
+
+
+def naive_utc(text: str) -> datetime:
+    return parse_time(text).replace(tzinfo=None)
+
+
+def naive_utc_or_none(text: str) -> datetime | None:
+    return naive_utc(text) if text else None
+
+
+def sql_string(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def json_path(field: str) -> str:
+    return sql_string('$."' + field.replace('"', '\\"') + '"')
+
+
+def load_slice(
+    settings: Settings, landed: LandedSlice, con: duckdb.DuckDBPyConnection | None = None
+) -> dict[str, Any]:
+    """Replace the slice in raw, record the run, advance the watermark: one transaction."""
+    if isinstance(landed, dict):
+        landed = LandedSlice.from_dict(landed)
+    config = stream_config(landed.source, landed.stream)
+    own = con is None
+    con = warehouse.connect(settings.warehouse) if con is None else con
+    began = time.monotonic()
+    try:
+        con.execute(RAW_DDL.format(table=config.table))
+        con.begin()
+        try:
+            interval = [naive_utc(landed.interval_start), naive_utc(landed.interval_end)]
+            con.execute(
+                f"delete from {config.table} where _interval_start = ? and _interval_end = ?",
+                interval,
+            )
+            loaded = 0
+            if landed.files:
+                files = "[" + ", ".join(sql_string(f) for f in landed.files) + "]"
+                loaded = con.execute(
+                    INSERT_SQL.format(
+                        table=config.table,
+                        key_path=json_path(config.primary_key),
+                        time_path=json_path(config.time_field),
+                        files=files,
+                    ),
+                    {
+                        "source": landed.source,
+                        "stream": landed.stream,
+                        "interval_start": interval[0],
+                        "interval_end": interval[1],
+                        "run_id": landed.run_id,
+                        "extracted_at": naive_utc_or_none(landed.finished_at),
+                    },
+                ).fetchone()[0]  # type: ignore[index]
+            if loaded != landed.records:
+                raise ExtractError(
+                    f"{landed.source}.{landed.stream}: landing files in {landed.directory} hold "
+                    f"{loaded} records, the pull counted {landed.records}; pull the slice again"
+                )
+            seconds = round(landed.seconds + time.monotonic() - began, 3)
+            record_run(con, landed, "success", None, seconds)
+            watermark = advance_watermark(
+                con, landed.source, landed.stream, interval[1], landed.run_id
+            )
+            con.commit()
+        except BaseException:
+            con.rollback()
+            raise
+    finally:
+        if own:
+            con.close()
+    return {
+        "source": landed.source,
+        "stream": landed.stream,
+        "interval_start": landed.interval_start,
+        "interval_end": landed.interval_end,
+        "run_id": landed.run_id,
+        "status": "success",
+        "records": loaded,
+        "pages": landed.pages,
+        "requests": landed.requests,
+        "rate_limited": landed.rate_limited,
+        "retries": landed.retries,
+        "pull_seconds": landed.seconds,
+        "load_seconds": round(time.monotonic() - began, 3),
+        "watermark": format_time(watermark.replace(tzinfo=UTC)),
+    }
+
+
+def record_run(
+    con: duckdb.DuckDBPyConnection,
+    landed: LandedSlice,
+    status: str,
+    error: str | None,
+    seconds: float | None = None,
+) -> None:
+    con.execute(
+        RUN_SQL,
+        {
+            "run_id": landed.run_id,
+            "source": landed.source,
+            "stream": landed.stream,
+            "interval_start": naive_utc(landed.interval_start),
+            "interval_end": naive_utc(landed.interval_end),
+            "window_start": naive_utc(landed.window_start),
+            "window_end": naive_utc(landed.window_end),
+            "pages": landed.pages,
+            "records": landed.records,
+            "requests": landed.requests,
+            "rate_limited": landed.rate_limited,
+            "retries": landed.retries,
+            "seconds": landed.seconds if seconds is None else seconds,
+            "status": status,
+            "error": error,
+            "started_at": naive_utc_or_none(landed.started_at),
+            "finished_at": naive_utc_or_none(landed.finished_at)
+            or datetime.now(UTC).replace(tzinfo=None),
+        },
+    )
+
+
+def record_failure(
+    settings: Settings,
+    landed: LandedSlice,
+    error: BaseException,
+    con: duckdb.DuckDBPyConnection | None = None,
+) -> dict[str, Any]:
+    """Record a failed pull in `meta.extract_runs`; raw and the watermark stay as they were."""
+    own = con is None
+    con = warehouse.connect(settings.warehouse) if con is None else con
+    try:
+        record_run(con, landed, "failed", f"{type(error).__name__}: {error}")
+    finally:
+        if own:
+            con.close()
+    return {
+        "source": landed.source,
+        "stream": landed.stream,
+        "interval_start": landed.interval_start,
+        "interval_end": landed.interval_end,
+        "run_id": landed.run_id,
+        "status": "failed",
+        "error": f"{type(error).__name__}: {error}",
+        "records": 0,
+        "pages": landed.pages,
+        "requests": landed.requests,
+        "rate_limited": landed.rate_limited,
+        "retries": landed.retries,
+        "pull_seconds": landed.seconds,
+    }
