@@ -96,7 +96,7 @@ def _page(
 
 def _url(request: Request, **params: Any) -> str:
     clean = {k: v for k, v in params.items() if v is not None}
-    return str(request.url.replace_query_params(**clean))
+    return str(request.url.include_query_params(**clean))
 
 
 def create_app(world: World) -> FastAPI:
@@ -206,14 +206,9 @@ def create_app(world: World) -> FastAPI:
         if api_key != "demo-esp-key":
             raise ApiError(401, "invalid_api_key", "esp: the API key is not valid")
         start, end = _parse_time("since", since), _parse_time("until", until)
-        now = world.now()
-        skip = (page - 1) * per_page
-        total = 0
-        chosen = []
-        for entry in world.entries("esp", "email_events", start, end, now=now):
-            if skip <= total < skip + per_page:
-                chosen.append(entry)
-            total += 1
+        total, chosen = world.offset_page(
+            "esp", "email_events", start, end, (page - 1) * per_page, per_page
+        )
         records = [world.build("esp", "email_events", entry) for entry in chosen]
         return {
             "data": records,

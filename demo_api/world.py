@@ -19,6 +19,8 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from functools import lru_cache
 
+import numpy as np
+
 HISTORY_START = datetime(2024, 1, 1, tzinfo=UTC)
 START = int(HISTORY_START.timestamp())
 DAY = 86_400
@@ -187,6 +189,14 @@ def _mix(x: int) -> int:
     return x ^ (x >> 31)
 
 
+def _mix_np(x: np.ndarray) -> np.ndarray:
+    """`_mix` over a uint64 array (wrapping arithmetic), bit for bit the same."""
+    x = x + np.uint64(0x9E3779B97F4A7C15)
+    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
+
+
 def iso(t: int) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
 
@@ -249,6 +259,7 @@ class World:
             ("web", "events"): _WebEvents(self),
         }
         self.persons_by = lru_cache(maxsize=4096)(self._persons_by)
+        self._settled: dict[tuple[str, str, int], int] = {}
 
     # -- basics -------------------------------------------------------------
     def now(self) -> int:
@@ -258,6 +269,13 @@ class World:
         x = self._base
         for part in parts:
             x = _mix(x ^ (part & _MASK))
+        return x
+
+    def h_np(self, *parts: int | np.ndarray) -> np.ndarray:
+        x = np.full(1, self._base, dtype=np.uint64)
+        for part in parts:
+            value = np.uint64(part & _MASK) if isinstance(part, int) else part
+            x = _mix_np(x ^ value)
         return x
 
     def u(self, *parts: int) -> float:
@@ -342,6 +360,41 @@ class World:
     def build(self, source: str, stream: str, entry: tuple) -> dict:
         return self.stream(source, stream).build(entry)
 
+    def offset_page(
+        self, source: str, stream: str, start: int | None, end: int | None, offset: int, limit: int
+    ) -> tuple[int, list[tuple]]:
+        """(records in the window, entries offset..offset+limit) for numbered pages.
+
+        A day whose records can no longer change (all later versions and late
+        arrivals are behind `now`) is counted once and then skipped by its count,
+        so deep pages of a long window stay cheap.
+        """
+        now = self.now()
+        target = self.stream(source, stream)
+        lo = START if start is None else max(start, START)
+        hi = now + 1 if end is None else min(end, now + 1)
+        total, chosen = 0, []
+        if lo >= hi or (source == EMPTY_SOURCE and self.scenario == "empty"):
+            return 0, []
+        settled_before = now - (target.max_lag_days + 4) * DAY
+        for d in range((lo - START) // DAY, (hi - 1 - START) // DAY + 1):
+            day_lo, day_hi = max(lo, START + d * DAY), min(hi, START + (d + 1) * DAY)
+            whole = day_lo == START + d * DAY and day_hi == START + (d + 1) * DAY
+            if whole and target.settles and day_hi <= settled_before:
+                key = (source, stream, d)
+                if key not in self._settled:
+                    entries = self.entries(source, stream, day_lo, day_hi, now=now)
+                    self._settled[key] = sum(1 for _ in entries)
+                count = self._settled[key]
+                if total + count <= offset or total >= offset + limit:
+                    total += count
+                    continue
+            for entry in self.entries(source, stream, day_lo, day_hi, now=now):
+                if offset <= total < offset + limit:
+                    chosen.append(entry)
+                total += 1
+        return total, chosen
+
     # -- people -------------------------------------------------------------
     def first_name(self, i: int) -> str:
         return _FIRST[self.h(S_FIRST, i) % len(_FIRST)]
@@ -419,12 +472,16 @@ class World:
 
     # -- products -----------------------------------------------------------
     def products_by(self, t: int) -> int:
+        """How many products exist at t: 60 at launch, then one new product a week."""
         if t < START:
             return 0
-        return 60 + (t - START) // (7 * DAY)
+        latest = 60 + (t - START) // (7 * DAY)
+        return latest if self.product_created_at(latest) <= t else latest - 1
 
     def product_created_at(self, p: int) -> int:
-        return START + (p - 1) * HOUR if p <= 60 else START + (p - 60) * 7 * DAY
+        if p <= 60:
+            return START + (p - 1) * HOUR
+        return START + (p - 60) * 7 * DAY + self.h(S_PRODUCT, p) % DAY
 
     def product_period(self, p: int) -> int:
         return (30 + self.h(S_PRODUCT, p, 1) % 91) * DAY
@@ -446,11 +503,17 @@ class _Stream:
     """
 
     max_lag_days = 0
+    # Days of index kept; event streams hold many entries a day, so fewer of them.
+    index_days = 2048
+    creation_days = 512
+    # Whether a day's records are fixed once the day is old enough (see World.offset_page).
+    settles = True
 
     def __init__(self, world: World) -> None:
         self.world = world
-        self.day_index = lru_cache(maxsize=96)(self._day_index)
-        cache_days = 512 if world.customers <= 50_000 else 0
+        small = world.customers <= 20_000
+        self.day_index = lru_cache(maxsize=self.index_days if small else 64)(self._day_index)
+        cache_days = self.creation_days if world.customers <= 50_000 else 0
         if cache_days:
             self.versions_created_on = lru_cache(maxsize=cache_days)(self.versions_created_on)
 
@@ -552,6 +615,60 @@ class _Orders(_Stream):
                 out.append((t, oid, following, t, v))
         return out
 
+    def _day_index(self, d: int) -> list[tuple]:
+        """Small worlds: cached per creation day. Large ones: vectorised, since a day of a
+        million-customer world scans ~half a million orders, too slow one by one."""
+        w = self.world
+        if w.customers <= 50_000:
+            return super()._day_index(d)
+        lo = START + d * DAY
+        hi = lo + DAY
+        found: list[tuple] = []
+        for c in range(max(0, d - self.max_lag_days), d + 1):
+            n = self.count_on(c)
+            if not n:
+                continue
+            oid = np.arange(c * 1_000_000 + 1, c * 1_000_000 + n + 1, dtype=np.uint64)
+            x = w.h_np(S_ORDER, oid)
+
+            def part(k: int, x: np.ndarray = x) -> np.ndarray:
+                return _mix_np(x ^ np.uint64(k))
+
+            def unit(k: int) -> np.ndarray:
+                return (part(k) >> np.uint64(11)).astype(np.float64) / float(1 << 53)
+
+            t0 = START + c * DAY + (part(1) % np.uint64(DAY)).astype(np.int64)
+            path = unit(2)
+            cancelled = t0 + 600 + (part(3) % np.uint64(2 * DAY)).astype(np.int64)
+            paid = t0 + 60 + (part(4) % np.uint64(2 * HOUR)).astype(np.int64)
+            fulfilled = paid + DAY // 2 + (part(5) % np.uint64(4 * DAY)).astype(np.int64)
+            refund = unit(6) < 0.06
+            refunded = fulfilled + DAY + (part(7) % np.uint64(20 * DAY)).astype(np.int64)
+            never = np.full(n, NEVER, dtype=np.int64)
+            goes_on = path >= 0.10
+            pending_next = np.where(path < 0.02, never, np.where(goes_on, paid, cancelled))
+            versions = (
+                (t0, np.ones(n, dtype=bool), pending_next, 0),
+                (cancelled, (path >= 0.02) & ~goes_on, never, 1),
+                (paid, goes_on, fulfilled, 1),
+                (fulfilled, goes_on, np.where(refund, refunded, never), 2),
+                (refunded, goes_on & refund, never, 3),
+            )
+            ids = oid.astype(np.int64)
+            for times, valid, following, version in versions:
+                hits = np.nonzero(valid & (times >= lo) & (times < hi))[0]
+                found.extend(
+                    (t, i, f, t, version)
+                    for t, i, f in zip(
+                        times[hits].tolist(),
+                        ids[hits].tolist(),
+                        following[hits].tolist(),
+                        strict=True,
+                    )
+                )
+        found.sort(key=lambda e: (e[0], e[1]))
+        return found
+
     def build(self, entry: tuple) -> dict:
         t, oid, _next, _visible, version = entry
         w = self.world
@@ -591,16 +708,26 @@ class _Orders(_Stream):
 
 
 class _Products(_Stream):
-    def _day_index(self, d: int) -> list[tuple]:
+    """A small catalogue whose prices change on a per-product period, forever."""
+
+    settles = False
+
+    def __init__(self, world: World) -> None:
+        super().__init__(world)
+        self._schedule: list[tuple[int, int]] = []
+
+    def _schedules(self, count: int) -> list[tuple[int, int]]:
         w = self.world
+        while len(self._schedule) < count:
+            p = len(self._schedule) + 1
+            self._schedule.append((w.product_created_at(p), w.product_period(p)))
+        return self._schedule[:count]
+
+    def _day_index(self, d: int) -> list[tuple]:
         lo = START + d * DAY
         hi = lo + DAY
         found = []
-        for p in range(1, w.products_by(hi - 1) + 1):
-            created = w.product_created_at(p)
-            if created >= hi:
-                continue
-            period = w.product_period(p)
+        for p, (created, period) in enumerate(self._schedules(self.world.products_by(hi - 1)), 1):
             k = max(0, (lo - created + period - 1) // period)
             t = created + k * period
             if lo <= t < hi:
@@ -678,6 +805,8 @@ class _Contacts(_Stream):
 
 class _EmailEvents(_Stream):
     max_lag_days = 6
+    index_days = 64
+    creation_days = 8
     campaign_weekdays = (1, 4)  # Tuesday and Friday newsletters
 
     def _campaign_gap(self, d: int) -> int:
@@ -741,6 +870,8 @@ class _EmailEvents(_Stream):
 
 class _WebEvents(_Stream):
     max_lag_days = 1
+    index_days = 128
+    creation_days = 4
     _kinds = ("page_view", "product_view", "add_to_cart", "checkout_started")
 
     def versions_created_on(self, d: int) -> list[tuple]:
