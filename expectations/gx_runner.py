@@ -46,22 +46,30 @@ def validate_batches(
 ) -> tuple[list[Outcome], str | None]:
     """GX-validate each batch; returns one outcome per check and the Data Docs index path."""
     import great_expectations as gx
-    from great_expectations.data_context.types.base import ProgressBarsConfig
+    from great_expectations.data_context.types.base import (
+        DataContextConfig,
+        InMemoryStoreBackendDefaults,
+        ProgressBarsConfig,
+    )
 
-    context = gx.get_context(mode="ephemeral")
-    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    sites = {}
     if docs_dir is not None:
-        context.add_data_docs_site(
-            site_name=DOCS_SITE,
-            site_config={
-                "class_name": "SiteBuilder",
-                "store_backend": {
-                    "class_name": "TupleFilesystemStoreBackend",
-                    "base_directory": str(docs_dir),
-                },
-                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+        sites[DOCS_SITE] = {
+            "class_name": "SiteBuilder",
+            "store_backend": {
+                "class_name": "TupleFilesystemStoreBackend",
+                "base_directory": str(docs_dir),
             },
-        )
+            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+        }
+    config = DataContextConfig(
+        # No default docs site in a fresh temporary directory per run: ours is the only one.
+        store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False),
+        data_docs_sites=sites,
+        progress_bars=ProgressBarsConfig(globally=False),
+        analytics_enabled=False,
+    )
+    context = gx.get_context(project_config=config, mode="ephemeral")
     source = context.data_sources.add_pandas("duckdb_batches")
     outcomes: list[Outcome] = []
     for n, (suite, frame, query_error) in enumerate(batches):
@@ -81,7 +89,7 @@ def validate_batches(
             )
             result = validation.run(
                 batch_parameters={"dataframe": frame},
-                result_format={"result_format": "SUMMARY", "partial_unexpected_count": EXAMPLES},
+                result_format=_result_format(suite),
                 run_id=gx.RunIdentifier(run_name=run_name),
             )
         except Exception as error:  # anything GX raises means: not evaluated, so block
@@ -96,6 +104,16 @@ def validate_batches(
         except Exception as error:  # docs are a report, never a reason to block
             docs_path = f"(Data Docs not built: {error})"
     return outcomes, docs_path
+
+
+def _result_format(suite: Suite) -> dict[str, Any]:
+    result_format: dict[str, Any] = {
+        "result_format": "SUMMARY",
+        "partial_unexpected_count": EXAMPLES,
+    }
+    if suite.key:
+        result_format["unexpected_index_column_names"] = [suite.key]
+    return result_format
 
 
 def _not_evaluated(suite: Suite, error: str) -> list[Outcome]:
@@ -127,7 +145,11 @@ def _read_results(suite: Suite, result: Any) -> list[Outcome]:
                 success=None if error else bool(item.success),
                 observed_value=_text(details.get("observed_value")),
                 unexpected_count=details.get("unexpected_count"),
-                examples=_text(details.get("partial_unexpected_list") or None),
+                examples=_text(
+                    details.get("partial_unexpected_index_list")
+                    or details.get("partial_unexpected_list")
+                    or None
+                ),
                 error=error,
             )
         )
@@ -147,6 +169,8 @@ def _exception_message(info: Any) -> str | None:
 
 
 def _clean(value: Any) -> Any:
+    if hasattr(value, "item") and not isinstance(value, list | tuple | dict):
+        value = value.item()  # numpy scalars
     if isinstance(value, float) and math.isnan(value):
         return None
     if isinstance(value, dict):

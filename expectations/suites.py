@@ -83,6 +83,8 @@ class Suite:
     sql: str
     params: tuple[Any, ...] = ()
     checks: tuple[Check, ...] = ()
+    # Column that names a failing row in examples (record id, customer id, table).
+    key: str | None = None
 
 
 def _gxe() -> Any:
@@ -217,6 +219,7 @@ def raw_suites(
         """,
         params=(*interval_params, source, stream),
         checks=tuple(checks),
+        key="record_id",
     )
     low, high = VOLUME_BAND
     volume = Suite(
@@ -258,6 +261,7 @@ def raw_suites(
             join slices using (interval_start, interval_end)
         """,
         params=(*interval_params, source, stream, source, stream),
+        key="interval_start",
         checks=(
             Check(
                 "volume_vs_trailing_average",
@@ -311,6 +315,7 @@ def marts_suites(
     suites = [
         Suite(
             name="marts.customer_profiles",
+            key="customer_id",
             sql=f"select customer_id from {m}.customer_profiles",
             checks=(
                 Check("customer_id_present", CRITICAL, not_null("customer_id")),
@@ -319,6 +324,7 @@ def marts_suites(
         ),
         Suite(
             name="marts.customer_identity",
+            key="customer_id",
             sql=f"select customer_id, source, source_customer_id from {m}.customer_identity",
             checks=(
                 Check("customer_id_present", CRITICAL, not_null("customer_id")),
@@ -334,6 +340,7 @@ def marts_suites(
         ),
         Suite(
             name="marts.customer_rfm",
+            key="customer_id",
             sql=f"""
                 select
                     customer_id, r_score, f_score, m_score, rfm_segment,
@@ -372,6 +379,7 @@ def marts_suites(
         ),
         Suite(
             name="marts.customer_segments",
+            key="customer_id",
             sql=f"""
                 select customer_id, segment,
                     coalesce(cast(as_of as timestamp) = ?, false) as as_of_matches
@@ -389,6 +397,7 @@ def marts_suites(
         ),
         Suite(
             name="marts.segment_changes",
+            key="customer_id",
             sql=f"select customer_id, segment, change from {m}.segment_changes",
             checks=(
                 Check("customer_id_present", CRITICAL, not_null("customer_id")),
@@ -399,6 +408,7 @@ def marts_suites(
         ),
         Suite(
             name="marts.email_audience",
+            key="customer_id",
             sql=f"""
                 select audience.customer_id, audience.segment, audience.email,
                     coalesce(profiles.email_consent, false) as consented

@@ -164,17 +164,22 @@ def remove_stale_builds(target: Path) -> None:
 def _build(
     working: Path, building: Path, run_id: str, as_of: datetime, gate_result: GateResult
 ) -> dict[str, int]:
-    con = duckdb.connect(str(building))
+    # The new file is attached to the working database's connection, not the other way
+    # round: in-process dbt-duckdb keeps the working file open, and DuckDB admits one
+    # handle per file per process.
+    con = warehouse.connect(working)
     try:
+        quoted = str(building).replace("'", "''")
+        con.execute(f"attach '{quoted}' as building")
         _kill_point("new_file_created")
-        quoted = str(working).replace("'", "''")
-        con.execute(f"attach '{quoted}' as working (read_only)")
         con.execute("begin")
         for table in PUBLISHED_TABLES:
-            con.execute(f"create table {table} as select * from working.{MARTS_SCHEMA}.{table}")
+            con.execute(
+                f"create table building.main.{table} as select * from {MARTS_SCHEMA}.{table}"
+            )
         con.execute(
             """
-            create table publish_info (
+            create table building.main.publish_info (
                 run_id varchar, as_of timestamp, published_at timestamp,
                 gate_passed boolean, expectations integer, warnings integer,
                 gate_summary varchar, docs_path varchar
@@ -183,7 +188,7 @@ def _build(
         )
         summary = gate_result.summary()
         con.execute(
-            "insert into publish_info values (?, ?, ?, ?, ?, ?, ?, ?)",
+            "insert into building.main.publish_info values (?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 run_id,
                 as_of,
@@ -192,10 +197,7 @@ def _build(
                 summary["expectations"],
                 summary["warnings"],
                 json.dumps(
-                    {
-                        **summary,
-                        "warning_list": [o.describe() for o in gate_result.warnings],
-                    }
+                    {**summary, "warning_list": [o.describe() for o in gate_result.warnings]}
                 ),
                 gate_result.docs_path,
             ],
@@ -204,8 +206,8 @@ def _build(
         _kill_point("tables_copied")
         counts = _check_counts(con)
         _kill_point("counts_checked")
-        con.execute("detach working")
-        con.execute("checkpoint")
+        con.execute("checkpoint building")
+        con.execute("detach building")
     finally:
         con.close()
     return counts
@@ -215,8 +217,8 @@ def _check_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     counts: dict[str, int] = {}
     for table in PUBLISHED_TABLES:
         row = con.execute(
-            f"select (select count(*) from {table}), "
-            f"(select count(*) from working.{MARTS_SCHEMA}.{table})"
+            f"select (select count(*) from building.main.{table}), "
+            f"(select count(*) from {MARTS_SCHEMA}.{table})"
         ).fetchone()
         published_rows, marts_rows = row if row else (None, None)
         if published_rows != marts_rows:

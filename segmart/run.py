@@ -130,14 +130,18 @@ def run_pipeline(
     run_id = run_id or new_run_id()
     start_dt = _naive(start) if start is not None else None
     end_dt = _naive(end) if end is not None else None
-    result: dict[str, Any] = {"run_id": run_id, "start": start_dt, "end": end_dt}
+    result: dict[str, Any] = {
+        "run_id": run_id,
+        "start": start_dt.isoformat(sep=" ") if start_dt else None,
+        "end": end_dt.isoformat(sep=" ") if end_dt else None,
+    }
     try:
         slices = extract_step(settings, start_dt, end_dt, run_id)
     except Exception as error:
         reason = f"extract failed: {type(error).__name__}: {error}"
         as_of = end_dt or datetime.now(UTC).replace(tzinfo=None)
         log_decision(settings, run_id, as_of, Decision("failed", reason))
-        return {**result, "status": "failed", "reason": reason, "as_of": str(as_of)}
+        return {**result, "status": "failed", "reason": reason, "as_of": as_of.isoformat(sep=" ")}
     as_of = run_as_of(settings, end_dt, slices)
     result["as_of"] = as_of.isoformat(sep=" ")
     result["extract"] = _extract_summary(slices)

@@ -61,7 +61,9 @@ def test_negative_total_and_orders_without_customer_block_with_counts_and_exampl
     failures = {o.expectation: o for o in gate.failures}
     assert set(failures) == {"order_total_non_negative", "order_has_customer"}
     assert failures["order_total_non_negative"].unexpected_count == 1
-    assert json.loads(failures["order_total_non_negative"].examples) == [-12.5]
+    assert json.loads(failures["order_total_non_negative"].examples) == [
+        {"record_id": "1003", "total": -12.5}
+    ]
     assert failures["order_has_customer"].unexpected_count == 2
     assert "order_total_non_negative" in gate.reason()
     stored = {row[1]: row for row in recorded(settings)}
