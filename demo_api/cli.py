@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import socket
 import sys
+from types import FrameType
 
 import uvicorn
 
@@ -45,6 +47,12 @@ class _Server(uvicorn.Server):
     def __init__(self, config: uvicorn.Config, ready_line: str) -> None:
         super().__init__(config)
         self.ready_line = ready_line
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        super().handle_exit(sig, frame)
+        # A stop request ends in a graceful shutdown and exit 0, not a re-raised signal.
+        if sig == signal.SIGTERM:
+            self._captured_signals.clear()
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets=sockets)
