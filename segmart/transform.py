@@ -79,7 +79,27 @@ def _invoke(settings: Settings, args: list[str]) -> Any:
         str(PROJECT_DIR),
     ]
     with _DBT_LOCK, _dbt_environment(settings):
-        return dbtRunner().invoke([*args, *common, "--no-use-colors", "--quiet"])
+        try:
+            return dbtRunner().invoke([*args, *common, "--no-use-colors", "--quiet"])
+        finally:
+            _release_duckdb()
+
+
+def _release_duckdb() -> None:
+    """Close the DuckDB database dbt-duckdb keeps open in-process after a run.
+
+    Otherwise this process would hold the warehouse's write lock across steps
+    and no other connection (the gate, publish, an Airflow task) could open it.
+    """
+    try:
+        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+    except ImportError:
+        return
+    with DuckDBConnectionManager._LOCK:
+        environment = DuckDBConnectionManager._ENV
+        DuckDBConnectionManager._ENV = None
+    if environment is not None:
+        environment.close()
 
 
 def _node_results(result: Any) -> list[dict[str, Any]]:

@@ -33,9 +33,9 @@ shop as (
         customers.shop_customer_id as source_customer_id,
         customers.first_name,
         customers.last_name,
-        cast(null as varchar) as phone,
-        cast(null as varchar) as city,
-        cast(null as varchar) as country,
+        customers.phone,
+        customers.city,
+        customers.country,
         cast(null as date) as birth_date,
         customers.created_at as signup_at,
         customers.updated_at

@@ -14,6 +14,9 @@ renamed as (
         {{ canonical_email(json_text('record', 'email')) }} as email_canonical,
         nullif(trim({{ json_text('record', 'first_name') }}), '') as first_name,
         nullif(trim({{ json_text('record', 'last_name') }}), '') as last_name,
+        nullif(trim({{ json_text('record', 'phone') }}), '') as phone,
+        nullif(trim({{ json_text('record', 'default_address.city') }}), '') as city,
+        nullif(trim({{ json_text('record', 'default_address.country_code') }}), '') as country,
 
         -- timestamps
         {{ to_utc_timestamp(json_text('record', 'created_at')) }} as created_at,
@@ -34,6 +37,9 @@ final as (
         email_canonical,
         first_name,
         last_name,
+        phone,
+        city,
+        country,
         created_at,
         updated_at,
         _extracted_at
