@@ -51,3 +51,10 @@ bench: install
 
 clean:
 	rm -rf warehouse .airflow dbt_project/target dbt_project/logs
+
+# dbt docs for the models and marts, served on http://127.0.0.1:8080 (Ctrl-C stops it).
+DBT_WAREHOUSE := $(abspath $(or $(SEGMART_WAREHOUSE),warehouse/segmart.duckdb))
+.PHONY: docs
+docs: install
+	cd dbt_project && SEGMART_WAREHOUSE=$(DBT_WAREHOUSE) ../$(VENV)/bin/dbt docs generate --no-compile --project-dir . --profiles-dir .
+	cd dbt_project && SEGMART_WAREHOUSE=$(DBT_WAREHOUSE) ../$(VENV)/bin/dbt docs serve --host 127.0.0.1 --port 8080 --project-dir . --profiles-dir .

@@ -26,7 +26,7 @@ crm_changes as (
     select
         identity.customer_id,
         'crm' as source,
-        crm_versions.email_consent as email_consent,
+        crm_versions.email_consent,
         crm_versions.updated_at as changed_at
     from crm_versions
     inner join identity

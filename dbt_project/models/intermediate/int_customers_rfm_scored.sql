@@ -44,12 +44,9 @@ scored as (
         recency_days,
         frequency,
         monetary,
-        {% for score in ['r', 'f', 'm'] %}
-            case
-                when scored_customers = 1 then 1
-                else least(5, 1 + {{ integer_divide('5 * (' ~ score ~ '_rank - 1)', 'scored_customers - 1') }})
-            end as {{ score }}_score{{ ',' if not loop.last }}
-        {% endfor %}
+        {{ rfm_score('r_rank', 'scored_customers') }} as r_score,
+        {{ rfm_score('f_rank', 'scored_customers') }} as f_score,
+        {{ rfm_score('m_rank', 'scored_customers') }} as m_score
     from ranked
 ),
 

@@ -28,8 +28,8 @@ followed_by_order as (
     inner join orders
         on
             add_to_carts.customer_id = orders.customer_id
-            and orders.created_at >= add_to_carts.added_at
-            and orders.created_at < {{ add_hours('add_to_carts.added_at', 24) }}
+            and add_to_carts.added_at <= orders.created_at
+            and {{ add_hours('add_to_carts.added_at', 24) }} > orders.created_at
 ),
 
 final as (

@@ -3,14 +3,14 @@ with
 
 signups as (
     select
-        identity.customer_id,
+        crm_identity.customer_id,
         min(contacts.signup_at) as signup_at
     from {{ ref('stg_crm__contacts') }} as contacts
-    inner join {{ ref('int_customer_records_resolved') }} as identity
+    inner join {{ ref('int_customer_records_resolved') }} as crm_identity
         on
-            identity.source = 'crm'
-            and contacts.crm_contact_id = identity.source_customer_id
-    group by identity.customer_id
+            crm_identity.source = 'crm'
+            and contacts.crm_contact_id = crm_identity.source_customer_id
+    group by crm_identity.customer_id
 ),
 
 final as (
