@@ -68,16 +68,20 @@ def _dbt_environment(settings: Settings) -> Iterator[None]:
                 os.environ[name] = value
 
 
-def _invoke(settings: Settings, args: list[str]) -> Any:
+def dbt_work_dir(settings: Settings) -> Path:
+    """dbt's target/ and logs/ for runs against this warehouse: concurrent runs
+    against different warehouses (tests, backfills) never share artefacts."""
+    return settings.warehouse_dir / "dbt"
+
+
+def _invoke(settings: Settings, args: list[str], isolated: bool = True) -> Any:
     from dbt.cli.main import dbtRunner
 
     settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
-    common = [
-        "--project-dir",
-        str(PROJECT_DIR),
-        "--profiles-dir",
-        str(PROJECT_DIR),
-    ]
+    common = ["--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR)]
+    if isolated:
+        work = dbt_work_dir(settings)
+        common += ["--target-path", str(work / "target"), "--log-path", str(work / "logs")]
     with _DBT_LOCK, _dbt_environment(settings):
         try:
             return dbtRunner().invoke([*args, *common, "--no-use-colors", "--quiet"])
@@ -172,7 +176,7 @@ def dbt_build(
 
 def build_manifest(settings: Settings) -> Path:
     """`dbt parse` and return target/manifest.json (Cosmos LoadMode.DBT_MANIFEST)."""
-    result = _invoke(settings, ["parse"])
+    result = _invoke(settings, ["parse"], isolated=False)
     if not result.success or not MANIFEST.exists():
         raise TransformError(f"dbt parse failed for {PROJECT_DIR}: {result.exception}")
     return MANIFEST
