@@ -258,6 +258,7 @@ class World:
         self.scenario = scenario
         self.frozen_now = to_epoch(now)
         self._base = _mix(seed & _MASK)
+        self._salted = {salt: _mix(self._base ^ salt) for salt in range(S_CREATED, S_BIRTH + 1)}
         n1 = max(1, customers // 2)
         self._n1, self._n2 = n1, customers - n1
         self._t1 = int(datetime(2025, 1, 1, tzinfo=UTC).timestamp())
@@ -271,6 +272,10 @@ class World:
             ("web", "events"): _WebEvents(self),
         }
         self.persons_by = lru_cache(maxsize=4096)(self._persons_by)
+        # Products are few and looked up for every line item.
+        self.product_created_at = lru_cache(maxsize=None)(self.product_created_at)
+        self.product_period = lru_cache(maxsize=None)(self.product_period)
+        self.product_price = lru_cache(maxsize=1 << 16)(self.product_price)
         self._settled: dict[tuple[str, str, int], int] = {}
 
     # -- basics -------------------------------------------------------------
@@ -278,8 +283,9 @@ class World:
         return self.frozen_now if self.frozen_now is not None else int(time.time())
 
     def h(self, *parts: int) -> int:
-        x = self._base
-        for part in parts:
+        """Hash of (seed, *parts); every part after the salt costs one mix."""
+        x = self._salted[parts[0]]
+        for part in parts[1:]:
             x = _mix(x ^ (part & _MASK))
         return x
 
