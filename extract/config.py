@@ -7,12 +7,15 @@ needs YAML only.
 
 from __future__ import annotations
 
+import os
+import random
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -49,6 +52,20 @@ class PaginationConfig:
 
 
 @dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int = 8
+    backoff_base: float = 0.2  # seconds; doubles per attempt
+    backoff_cap: float = 30.0
+    connect_timeout: float = 10.0
+    read_timeout: float = 120.0
+
+    def backoff(self, attempt: int) -> float:
+        """Exponential with jitter, so parallel streams do not retry in lockstep."""
+        ceiling = min(self.backoff_cap, self.backoff_base * 2 ** (attempt - 1))
+        return ceiling / 2 + random.uniform(0, ceiling / 2)
+
+
+@dataclass(frozen=True)
 class WindowConfig:
     start_param: str
     end_param: str
@@ -82,27 +99,57 @@ class SourceConfig:
     requests_per_second: float  # 0 = no client-side budget
     history_start: datetime
     streams: Mapping[str, StreamConfig]
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
 
 
-def list_sources() -> list[str]:
-    folder = resources.files("extract") / "sources"
-    return sorted(p.name[: -len(".yaml")] for p in folder.iterdir() if p.name.endswith(".yaml"))
+SOURCES_DIR_VARIABLE = "SEGMART_SOURCES_DIR"
+
+
+def sources_dir(env: Mapping[str, str] | None = None) -> str | None:
+    """Extra folder of `<source>.yaml` files that add to or replace the packaged ones."""
+    return (os.environ if env is None else env).get(SOURCES_DIR_VARIABLE) or None
+
+
+def _config_files(extra_dir: str | None) -> dict[str, Any]:
+    packaged = resources.files("extract") / "sources"
+    files: dict[str, Any] = {
+        p.name[: -len(".yaml")]: p for p in packaged.iterdir() if p.name.endswith(".yaml")
+    }
+    if extra_dir:
+        folder = Path(extra_dir)
+        if not folder.is_dir():
+            raise ConfigError(f"{SOURCES_DIR_VARIABLE}={extra_dir!r} is not a folder")
+        files.update({p.stem: p for p in folder.glob("*.yaml")})
+    return files
+
+
+def list_sources(extra_dir: str | None = None) -> list[str]:
+    return sorted(_config_files(extra_dir or sources_dir()))
 
 
 @cache
-def load_source(name: str) -> SourceConfig:
-    """The packaged config of source `name`."""
-    resource = resources.files("extract") / "sources" / f"{name}.yaml"
-    if not resource.is_file():
+def _load_source(name: str, extra_dir: str | None) -> SourceConfig:
+    files = _config_files(extra_dir)
+    if name not in files:
         raise ConfigError(
             f"unknown source {name!r}: no extract/sources/{name}.yaml "
-            f"(known: {', '.join(list_sources())})"
+            f"(known: {', '.join(sorted(files))})"
         )
-    return parse_source(yaml.safe_load(resource.read_text()), origin=f"extract/sources/{name}.yaml")
+    origin = (
+        str(files[name])
+        if extra_dir and isinstance(files[name], Path)
+        else (f"extract/sources/{name}.yaml")
+    )
+    return parse_source(yaml.safe_load(files[name].read_text()), origin=origin)
 
 
-def stream_config(source: str, stream: str) -> StreamConfig:
-    config = load_source(source)
+def load_source(name: str, extra_dir: str | None = None) -> SourceConfig:
+    """The config of source `name` (`SEGMART_SOURCES_DIR` first, then the packaged ones)."""
+    return _load_source(name, extra_dir or sources_dir())
+
+
+def stream_config(source: str, stream: str, extra_dir: str | None = None) -> StreamConfig:
+    config = load_source(source, extra_dir)
     if stream not in config.streams:
         raise ConfigError(
             f"source {source!r} has no stream {stream!r} (known: {', '.join(config.streams)})"
@@ -110,10 +157,10 @@ def stream_config(source: str, stream: str) -> StreamConfig:
     return config.streams[stream]
 
 
-def list_streams(source: str | None = None) -> list[tuple[str, str]]:
+def list_streams(source: str | None = None, extra_dir: str | None = None) -> list[tuple[str, str]]:
     """Every (source, stream) pair, or those of one source."""
-    sources = [source] if source else list_sources()
-    return [(s, x) for s in sources for x in load_source(s).streams]
+    sources = [source] if source else list_sources(extra_dir)
+    return [(s, x) for s in sources for x in load_source(s, extra_dir).streams]
 
 
 def parse_source(document: Mapping[str, Any], origin: str) -> SourceConfig:
@@ -123,7 +170,7 @@ def parse_source(document: Mapping[str, Any], origin: str) -> SourceConfig:
         return mapping[key]
 
     name = need(document, "source", "the top level")
-    auth = AuthConfig(**(document.get("auth") or {}))
+    auth = build(AuthConfig, document.get("auth") or {}, origin, "auth")
     if auth.style not in AUTH_STYLES:
         raise ConfigError(f"{origin}: auth.style must be one of {AUTH_STYLES}, not {auth.style!r}")
     rate = (document.get("rate_limit") or {}).get("requests_per_second", 0)
@@ -133,7 +180,9 @@ def parse_source(document: Mapping[str, Any], origin: str) -> SourceConfig:
     for stream_name, overrides in (need(document, "streams", "the top level") or {}).items():
         merged = deep_merge(defaults, overrides or {})
         where = f"stream {stream_name!r}"
-        pagination = PaginationConfig(**need(merged, "pagination", where))
+        pagination = build(
+            PaginationConfig, need(merged, "pagination", where), origin, f"{where}: pagination"
+        )
         if pagination.style not in PAGINATION_STYLES:
             raise ConfigError(
                 f"{origin}: {where}: pagination.style must be one of {PAGINATION_STYLES}, "
@@ -157,7 +206,15 @@ def parse_source(document: Mapping[str, Any], origin: str) -> SourceConfig:
         requests_per_second=float(rate),
         history_start=history_start,
         streams=streams,
+        retry=build(RetryPolicy, document.get("retry") or {}, origin, "retry"),
     )
+
+
+def build(kind: type, values: Mapping[str, Any], origin: str, where: str) -> Any:
+    try:
+        return kind(**values)
+    except TypeError as error:
+        raise ConfigError(f"{origin}: {where}: {error}") from None
 
 
 def parse_window(window: Mapping[str, Any], origin: str, where: str) -> WindowConfig:

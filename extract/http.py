@@ -8,7 +8,6 @@ The retry loop is ours, not urllib3's `Retry`, because it must also retry a
 
 from __future__ import annotations
 
-import random
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -17,7 +16,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import requests
 from requests.adapters import HTTPAdapter
 
-from extract.config import AuthConfig
+from extract.config import AuthConfig, RetryPolicy
 from extract.errors import AuthError, ClientError, RetriesExhausted
 from extract.ratelimit import RateBudget
 from segmart.settings import SourceSettings, api_key_variable
@@ -36,20 +35,6 @@ class RequestStats:
     requests: int = 0
     rate_limited: int = 0
     retries: int = 0
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    max_attempts: int = 8
-    backoff_base: float = 0.2  # seconds; doubles per attempt
-    backoff_cap: float = 30.0
-    connect_timeout: float = 10.0
-    read_timeout: float = 120.0
-
-    def backoff(self, attempt: int) -> float:
-        """Exponential with jitter, so parallel streams do not retry in lockstep."""
-        ceiling = min(self.backoff_cap, self.backoff_base * 2 ** (attempt - 1))
-        return ceiling / 2 + random.uniform(0, ceiling / 2)
 
 
 @dataclass

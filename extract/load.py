@@ -14,7 +14,7 @@ from typing import Any
 
 import duckdb
 
-from extract.config import format_time, parse_time, stream_config
+from extract.config import format_time, parse_time, sources_dir, stream_config
 from extract.errors import ExtractError
 from extract.landing import LandedSlice
 from extract.watermarks import advance_watermark
@@ -81,7 +81,7 @@ def load_slice(
     """Replace the slice in raw, record the run, advance the watermark: one transaction."""
     if isinstance(landed, dict):
         landed = LandedSlice.from_dict(landed)
-    config = stream_config(landed.source, landed.stream)
+    config = stream_config(landed.source, landed.stream, sources_dir(settings.env))
     own = con is None
     con = warehouse.connect(settings.warehouse) if con is None else con
     began = time.monotonic()

@@ -10,7 +10,15 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from extract.config import SourceConfig, StreamConfig, dig, format_time, load_source, stream_config
+from extract.config import (
+    SourceConfig,
+    StreamConfig,
+    dig,
+    format_time,
+    load_source,
+    sources_dir,
+    stream_config,
+)
 from extract.errors import ExtractError, RecordError
 from extract.http import SourceClient, redact_url
 from extract.landing import LandedSlice, LandingWriter, slice_directory
@@ -57,8 +65,8 @@ def pull_slice(
     On failure the exception carries `.landed` (the counts so far) and no
     finished slice is left behind.
     """
-    config = stream_config(source, stream)
-    source_config = load_source(source)
+    config = stream_config(source, stream, sources_dir(settings.env))
+    source_config = load_source(source, sources_dir(settings.env))
     start, end = as_utc(start), as_utc(end)
     if end <= start:
         raise ExtractError(f"{source}.{stream}: empty interval [{start}, {end}); end must be later")
@@ -80,7 +88,7 @@ def pull_slice(
         requests_per_second(settings, source_config),
         settings.warehouse_dir / ".ratelimit",
     )
-    client = SourceClient(settings.source(source), source_config.auth, budget)
+    client = SourceClient(settings.source(source), source_config.auth, budget, source_config.retry)
     writer = LandingWriter(directory)
     began = time.monotonic()
     try:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from extract.config import format_time, list_streams, load_source
+from extract.config import format_time, list_streams, load_source, sources_dir
 from extract.errors import ExtractError, ExtractFailed
 from extract.landing import LandedSlice
 from extract.load import load_slice, record_failure
@@ -39,13 +39,17 @@ def new_run_id(prefix: str = "extract") -> str:
     return f"{prefix}-{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
 
 
-def select_streams(source: str | None = None, stream: str | None = None) -> list[tuple[str, str]]:
-    pairs = list_streams(source)
+def select_streams(
+    source: str | None = None, stream: str | None = None, extra_dir: str | None = None
+) -> list[tuple[str, str]]:
+    pairs = list_streams(source, extra_dir)
     if stream is not None:
         pairs = [(s, x) for s, x in pairs if x == stream]
         if not pairs:
             where = f"source {source!r}" if source else "any source"
-            raise ExtractError(f"no stream {stream!r} in {where} (known: {list_streams(source)})")
+            raise ExtractError(
+                f"no stream {stream!r} in {where} (known: {list_streams(source, extra_dir)})"
+            )
     return pairs
 
 
@@ -65,9 +69,10 @@ def plan_slices(
         finally:
             con.close()
     planned = []
+    extra = sources_dir(settings.env)
     for source, stream in pairs:
         mark = watermarks.get((source, stream))
-        begin = as_utc(start or mark or load_source(source).history_start)
+        begin = as_utc(start or mark or load_source(source, extra).history_start)
         if begin < end:
             planned.append(PlannedSlice(source, stream, begin, end))
     return planned
@@ -86,7 +91,8 @@ def run_extract(
     (after committing the streams that succeeded)."""
     run_id = run_id or new_run_id()
     progress = progress or Progress()
-    planned = plan_slices(settings, select_streams(source, stream), start, end)
+    pairs = select_streams(source, stream, sources_dir(settings.env))
+    planned = plan_slices(settings, pairs, start, end)
     results: list[dict[str, Any]] = []
     if not planned:
         return results
