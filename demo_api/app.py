@@ -18,7 +18,7 @@ from fastapi import FastAPI, Query, Request, Response, Security
 from fastapi.responses import JSONResponse
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
-from demo_api.world import World, iso, to_epoch
+from demo_api.world import World, iso, to_epoch, web_event_key
 
 MAX_WINDOW_ITEMS = 1000
 
@@ -245,12 +245,14 @@ def create_app(world: World) -> FastAPI:
         end = _parse_time("occurred_before", occurred_before)
         cursor = None
         if after_id:
-            parts = after_id.split("_")
-            if len(parts) != 4 or parts[0] != "ev" or not parts[1].isdigit():
-                raise ApiError(400, "invalid_parameter", "after_id: not an event id of this API")
-            cursor = (int(parts[1]), after_id)
+            try:
+                cursor = web_event_key(after_id)
+            except ValueError:
+                raise ApiError(
+                    400, "invalid_parameter", "after_id: not an event id of this API"
+                ) from None
         records, last = _page(world, "web", "events", start, end, cursor, limit)
-        next_url = _url(request, after_id=last[1]) if last is not None else None
+        next_url = _url(request, after_id=records[-1]["id"]) if last is not None else None
         return _json({"data": records, "next": next_url})
 
     @app.get("/_stats", tags=["meta"], summary="Per-source request counters")

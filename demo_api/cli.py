@@ -79,6 +79,7 @@ def main(args: argparse.Namespace) -> int:
         return 2
     port = sock.getsockname()[1]
     config = uvicorn.Config(app, log_level="warning", access_log=False, timeout_graceful_shutdown=5)
-    server = _Server(config, READY.format(host=args.host, port=port))
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    server = _Server(config, READY.format(host=host, port=port))
     server.run(sockets=[sock])
     return 0

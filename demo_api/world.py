@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import random
+import threading
 import time
 from bisect import bisect_right
 from collections.abc import Iterable, Iterator
@@ -207,6 +208,19 @@ def _mod(x: np.ndarray, n: int) -> np.ndarray:
 
 def _unit(x: np.ndarray) -> np.ndarray:
     return (x >> np.uint64(11)).astype(np.float64) / float(1 << 53)
+
+
+def web_event_id(t: int, key: int) -> str:
+    """`ev_<epoch>_<session>_<step>`: fixed widths, so ids sort like (occurred_at, id)."""
+    return f"ev_{t:010d}_{key // 100:011d}_{key % 100:02d}"
+
+
+def web_event_key(event_id: str) -> tuple[int, int]:
+    """The (occurred_at, index key) an event id stands for; ValueError if it is not one."""
+    prefix, t, session, step = event_id.split("_")
+    if prefix != "ev" or not (t.isdigit() and session.isdigit() and step.isdigit()):
+        raise ValueError(event_id)
+    return int(t), int(session) * 100 + int(step)
 
 
 def iso(t: int) -> str:
@@ -751,13 +765,15 @@ class _Products(_Stream):
     def __init__(self, world: World) -> None:
         super().__init__(world)
         self._schedule: list[tuple[int, int]] = []
+        self._lock = threading.Lock()
 
     def _schedules(self, count: int) -> list[tuple[int, int]]:
         w = self.world
-        while len(self._schedule) < count:
-            p = len(self._schedule) + 1
-            self._schedule.append((w.product_created_at(p), w.product_period(p)))
-        return self._schedule[:count]
+        with self._lock:  # requests run on a thread pool; product p must land at index p - 1
+            while len(self._schedule) < count:
+                p = len(self._schedule) + 1
+                self._schedule.append((w.product_created_at(p), w.product_period(p)))
+            return self._schedule[:count]
 
     def _day_index(self, d: int) -> list[tuple]:
         lo = START + d * DAY
@@ -920,7 +936,7 @@ class _EmailEvents(_Stream):
                 i[hits].tolist(),
                 strict=True,
             ):
-                out.append((t_, f"em_{s_:013d}_{k_}", NEVER, v_, (i_, d, kind)))
+                out.append((t_, s_ * 10 + k_, NEVER, v_, (i_, d, kind)))
         return out
 
     def scalar_versions_created_on(self, d: int) -> list[tuple]:
@@ -961,17 +977,18 @@ class _EmailEvents(_Stream):
         for k, (t, kind) in enumerate(events):
             late = w.u(S_SEND, send_id, 10 + k) < 0.05
             visible = t + 2 * HOUR + w.h(S_SEND, send_id, 20 + k) % (46 * HOUR) if late else t
-            yield (t, f"em_{send_id:013d}_{k}", NEVER, visible, (i, d, kind))
+            yield (t, send_id * 10 + k, NEVER, visible, (i, d, kind))
 
     def build(self, entry: tuple) -> dict:
-        t, eid, _next, _visible, (i, d, kind) = entry
+        t, key, _next, _visible, (i, d, kind) = entry
         w = self.world
+        message_id = f"em_{key // 10:013d}"
         return {
-            "id": eid,
+            "id": f"{message_id}_{key % 10}",
             "email": w.email_variant(i, 3),
             "type": kind,
             "campaign_id": "cmp_" + time.strftime("%Y%m%d", time.gmtime(START + d * DAY)),
-            "message_id": eid.rsplit("_", 1)[0],
+            "message_id": message_id,
             "occurred_at": iso(t),
         }
 
@@ -982,16 +999,70 @@ class _WebEvents(_Stream):
     creation_days = 4
     _kinds = ("page_view", "product_view", "add_to_cart", "checkout_started")
 
-    def versions_created_on(self, d: int) -> list[tuple]:
+    def _sessions(self, d: int) -> tuple[int, int, int]:
+        """(sessions that day, people existing, products existing)."""
         w = self.world
         day_start = START + d * DAY
         existing = w.persons_by(day_start)
         if not existing:
-            return []
+            return 0, 0, 0
         rng = random.Random(w.h(S_SESSIONS, d))
         expected = existing * 0.05
         sessions = max(0, round(expected + math.sqrt(expected) * rng.gauss(0.0, 1.0)))
-        products = w.products_by(day_start)
+        return sessions, existing, w.products_by(day_start)
+
+    def versions_created_on(self, d: int) -> list[tuple]:
+        """A day's sessions, vectorised over sessions and stepped through their clicks."""
+        w = self.world
+        sessions, existing, products = self._sessions(d)
+        if not sessions:
+            return []
+        sid = np.arange(d * 1_000_000, d * 1_000_000 + sessions, dtype=np.uint64)
+        x = w.h_np(S_SESSION, sid)
+        t = START + d * DAY + _mod(x, DAY)
+        late = _unit(_chain(x, np.uint64(1))) < 0.04
+        delay = np.where(late, 6 * HOUR + _mod(_chain(x, np.uint64(2)), 66 * HOUR), 0)
+        y = _chain(x, np.uint64(50))
+        anyone = 1 + _mod(_chain(y, np.uint64(3)), existing)
+        heavy = existing // 16
+        if heavy:
+            buyer = 16 * (1 + _mod(_chain(y, np.uint64(2)), heavy))
+            anyone = np.where(_unit(_chain(y, np.uint64(1))) < 0.46, buyer, anyone)
+        logged_in = _unit(_chain(x, np.uint64(4))) < 0.7
+        steps = 2 + _mod(_chain(x, np.uint64(5)), 7)
+        rolls, picks, gaps = (_chain(x, np.uint64(salt)) for salt in (10, 11, 12))
+        in_cart = np.zeros(sessions, dtype=bool)
+        ids, customers, logins = sid.tolist(), anyone.tolist(), logged_in.tolist()
+        out: list[tuple] = []
+        for k in range(int(steps.max())):
+            kk = np.uint64(k)
+            roll = _unit(_chain(rolls, kk))
+            page = (roll < 0.25) if k else np.ones(sessions, dtype=bool)
+            checkout = ~page & in_cart & (roll < 0.45)
+            view = ~page & ~checkout & ((roll < 0.75) | in_cart)
+            cart = ~page & ~checkout & ~view
+            kind = np.select([page, checkout, view], [0, 3, 1], default=2)
+            product = np.where(page, 0, 1 + _mod(_chain(picks, kk), products))
+            in_cart |= cart
+            for n in np.nonzero(steps > k)[0].tolist():
+                t_n = int(t[n])
+                out.append(
+                    (
+                        t_n,
+                        ids[n] * 100 + k,
+                        NEVER,
+                        t_n + int(delay[n]),
+                        (ids[n], customers[n], logins[n], self._kinds[kind[n]], int(product[n])),
+                    )
+                )
+            t = t + 5 + _mod(_chain(gaps, kk), 175)
+        return out
+
+    def scalar_versions_created_on(self, d: int) -> list[tuple]:
+        """The one-by-one definition the vectorised version reproduces (kept for tests)."""
+        w = self.world
+        day_start = START + d * DAY
+        sessions, existing, products = self._sessions(d)
         out: list[tuple] = []
         for n in range(sessions):
             sid = d * 1_000_000 + n
@@ -1014,17 +1085,17 @@ class _WebEvents(_Stream):
                     kind = "add_to_cart"
                     in_cart = True
                 product = 1 + w.h(S_SESSION, sid, 11, k) % products if kind != "page_view" else 0
-                eid = f"ev_{t:010d}_{sid:011d}_{k:02d}"
-                out.append((t, eid, NEVER, t + delay, (sid, customer, logged_in, kind, product)))
+                key = sid * 100 + k
+                out.append((t, key, NEVER, t + delay, (sid, customer, logged_in, kind, product)))
                 t += 5 + w.h(S_SESSION, sid, 12, k) % 175
         return out
 
     def build(self, entry: tuple) -> dict:
-        t, eid, _next, _visible, (sid, customer, logged_in, kind, product) = entry
+        t, key, _next, _visible, (sid, customer, logged_in, kind, product) = entry
         w = self.world
         anonymous = w.h(S_SESSION, customer, 99) if logged_in else w.h(S_SESSION, sid, 98)
         return {
-            "id": eid,
+            "id": web_event_id(t, key),
             "anonymous_id": f"anon_{anonymous % (1 << 48):012x}",
             "customer_id": customer if logged_in else None,
             "session_id": f"s_{sid}",

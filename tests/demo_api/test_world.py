@@ -30,3 +30,23 @@ def test_people_join_in_id_order_and_keep_arriving():
     assert joined == sorted(joined)
     assert world.persons_by(joined[499]) >= 500
     assert world.persons_by(world.now()) < world.persons_by(world.now() + 90 * 86_400)
+
+
+def test_vectorised_web_sessions_match_the_scalar_definition():
+    events = World(seed=5, customers=3000, now=FROZEN_NOW).stream("web", "events")
+    for day in (0, 1, 300, 640, 881):
+        vectorised = events.versions_created_on(day)
+        assert sorted(vectorised) == sorted(events.scalar_versions_created_on(day))
+    assert vectorised
+
+
+def test_web_event_ids_sort_like_their_time():
+    from demo_api.world import web_event_id, web_event_key
+
+    world = World(seed=5, customers=300, now=FROZEN_NOW)
+    events = list(world.records("web", "events", "2026-05-20T00:00:00Z"))
+    ids = [e["id"] for e in events]
+    assert ids == sorted(ids)
+    for event in events[:50]:
+        t, key = web_event_key(event["id"])
+        assert web_event_id(t, key) == event["id"]
