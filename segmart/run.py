@@ -134,6 +134,7 @@ def run_pipeline(
         "run_id": run_id,
         "start": start_dt.isoformat(sep=" ") if start_dt else None,
         "end": end_dt.isoformat(sep=" ") if end_dt else None,
+        "published": str(settings.published),
     }
     try:
         slices = extract_step(settings, start_dt, end_dt, run_id)
