@@ -62,11 +62,16 @@ def _encode_cursor(payload: dict) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def _decode_cursor(name: str, value: str) -> dict:
+def _decode_cursor(name: str, value: str, id_type: type) -> dict:
+    """A cursor we issued: {"t": int, "id": id_type, optional "a"/"b": int | None}."""
     try:
         raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
         payload = json.loads(raw)
-        if not isinstance(payload, dict) or not isinstance(payload.get("t"), int):
+        if not isinstance(payload, dict) or type(payload.get("t")) is not int:
+            raise ValueError
+        if type(payload.get("id")) is not id_type:
+            raise ValueError
+        if any(payload.get(k) is not None and type(payload[k]) is not int for k in "ab"):
             raise ValueError
         return payload
     except (ValueError, binascii.Error, UnicodeDecodeError):
@@ -137,7 +142,7 @@ def create_app(world: World) -> FastAPI:
         ) -> Response:
             _require_bearer("shop", credentials)
             if page_info:
-                cursor = _decode_cursor("page_info", page_info)
+                cursor = _decode_cursor("page_info", page_info, int)
                 start, end = cursor.get("a"), cursor.get("b")
                 after: tuple[int, Any] | None = (cursor["t"], cursor.get("id"))
             else:
@@ -184,7 +189,7 @@ def create_app(world: World) -> FastAPI:
         end = _parse_time("updated_before", updated_before)
         cursor = None
         if after:
-            decoded = _decode_cursor("after", after)
+            decoded = _decode_cursor("after", after, str)
             cursor = (decoded["t"], decoded.get("id"))
         records, last = _page(world, "crm", "contacts", start, end, cursor, limit)
         body: dict[str, Any] = {"results": records}

@@ -40,3 +40,18 @@ def test_world_is_stable_across_instances():
         a = list(World(seed=3, customers=300, now=FROZEN_NOW).records(source, stream, *window))
         b = list(World(seed=3, customers=300, now=FROZEN_NOW).records(source, stream, *window))
         assert a == b
+
+
+def test_concurrent_clients_each_get_the_same_records(demo_api_factory):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tests.demo_api.walk import walk_stream
+
+    api = demo_api_factory(*FLAGS[:-2], "--rate-limit", "shop=0,crm=0,esp=0,web=0")
+    world = World(seed=7, customers=500, now=FROZEN_NOW)
+    jobs = [("shop", "products", None), ("shop", "orders", "2026-05-01T00:00:00Z")] * 3
+    jobs += [("web", "events", "2026-05-28T00:00:00Z"), ("esp", "email_events", "2026-05-25")]
+    with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
+        walks = list(pool.map(lambda job: walk_stream(api, *job, page_size=100), jobs))
+    for (source, stream, start), walk in zip(jobs, walks, strict=True):
+        assert walk.records == list(world.records(source, stream, start))

@@ -82,3 +82,31 @@ def test_bad_timestamp_is_a_json_400(demo_api):
     )
     assert response.status_code == 400
     assert "occurred_after" in response.json()["message"]
+
+
+def test_forged_cursors_are_a_json_400(demo_api):
+    import base64
+    import json
+
+    import requests
+
+    def forge(payload: object) -> str:
+        return base64.urlsafe_b64encode(json.dumps(payload).encode()).decode()
+
+    cases = [
+        ("shop", "/shop/orders", {"page_info": forge({"t": 1, "id": "x"})}),
+        ("shop", "/shop/orders", {"page_info": forge({"t": 1, "id": 1, "a": "soon"})}),
+        ("shop", "/shop/orders", {"page_info": "not-a-cursor"}),
+        ("crm", "/crm/contacts", {"after": forge({"t": 1, "id": 5})}),
+        ("crm", "/crm/contacts", {"after": forge([1, 2])}),
+        ("web", "/web/events", {"after_id": "ev_x_1_2"}),
+    ]
+    for source, path, params in cases:
+        response = requests.get(
+            demo_api.base_url + path,
+            params=params,
+            headers={"Authorization": f"Bearer demo-{source}-key"},
+            timeout=10,
+        )
+        assert response.status_code == 400, (path, params)
+        assert response.json()["error"] in ("invalid_cursor", "invalid_parameter")
