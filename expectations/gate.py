@@ -105,7 +105,7 @@ def run_marts_gate(
     try:
         map_table = rfm_map_table(con)
         segments = rfm_map_segments(con, map_table) if map_table else None
-        suites = marts_suites(as_of, published_counts, segments, map_table)
+        suites = marts_suites(as_of, published_counts, segments, map_table, rule_segments())
         batches = gx_runner.load_batches(con, suites)
     finally:
         con.close()
@@ -191,6 +191,21 @@ def load_gate_result(settings: Settings, run_id: str | None = None) -> GateResul
         as_of=as_of.isoformat(sep=" ") if as_of else None,
         outcomes=[Outcome(*r[:8]) for r in rows],
     )
+
+
+DBT_PROJECT_FILE = Path(__file__).resolve().parent.parent / "dbt_project" / "dbt_project.yml"
+
+
+def rule_segments() -> list[str] | None:
+    """The rule segments the dbt project unions (its `rule_segments` var), if readable."""
+    import yaml
+
+    try:
+        project = yaml.safe_load(DBT_PROJECT_FILE.read_text())
+    except (OSError, yaml.YAMLError):
+        return None
+    names = ((project or {}).get("vars") or {}).get("rule_segments")
+    return [str(n) for n in names] if isinstance(names, list) and names else None
 
 
 def published_row_counts(published: Path) -> dict[str, int]:

@@ -52,7 +52,7 @@ def validate_batches(
         ProgressBarsConfig,
     )
 
-    sites = {}
+    sites: dict[str, Any] = {}
     if docs_dir is not None:
         sites[DOCS_SITE] = {
             "class_name": "SiteBuilder",
@@ -99,8 +99,8 @@ def validate_batches(
     docs_path = None
     if docs_dir is not None:
         try:
-            sites = context.build_data_docs(site_names=[DOCS_SITE])
-            docs_path = str(Path(docs_dir) / "index.html") if sites else None
+            built = context.build_data_docs(site_names=[DOCS_SITE])
+            docs_path = str(Path(docs_dir) / "index.html") if built else None
         except Exception as error:  # docs are a report, never a reason to block
             docs_path = f"(Data Docs not built: {error})"
     return outcomes, docs_path

@@ -308,6 +308,7 @@ def marts_suites(
     published_counts: dict[str, int] | None = None,
     rfm_segments: Sequence[str] | None = None,
     rfm_map_table: str | None = None,
+    rule_segments: Sequence[str] | None = None,
 ) -> list[Suite]:
     """Suites over the dbt-built `marts` tables for one `as_of`."""
     m = MARTS_SCHEMA
@@ -391,7 +392,12 @@ def marts_suites(
                 Check(
                     "customer_segment_unique", CRITICAL, compound_unique("customer_id", "segment")
                 ),
-                Check("segment_known", WARNING, in_set("segment", RULE_SEGMENTS)),
+                Check(
+                    "segment_known",
+                    WARNING,
+                    in_set("segment", list(rule_segments or RULE_SEGMENTS)),
+                    "segment is one of the project's rule segments",
+                ),
                 Check("as_of_is_run_as_of", WARNING, is_true("as_of_matches")),
             ),
         ),
