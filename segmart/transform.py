@@ -186,6 +186,11 @@ def latest_interval_end(settings: Settings) -> datetime:
     """The default as_of: the latest extracted interval end in raw."""
     from segmart.warehouse import connect
 
+    if not settings.warehouse.exists():
+        raise SettingsError(
+            f"warehouse {settings.warehouse} does not exist: run `segmart extract` first "
+            "(or set SEGMART_WAREHOUSE to the right file)"
+        )
     con = connect(settings.warehouse, read_only=True)
     try:
         tables = [

@@ -13,19 +13,6 @@
     json_extract_string({{ column }}, '$.{{ path }}')
 {%- endmacro %}
 
-{#- Whether a JSON object has a key at all (null or not), for schema drift. -#}
-{% macro json_has_key(column, path) -%}
-    {{ return(adapter.dispatch('json_has_key', 'segmart')(column, path)) }}
-{%- endmacro %}
-
-{% macro default__json_has_key(column, path) -%}
-    json_extract({{ column }}, '$.{{ path }}') is not null
-{%- endmacro %}
-
-{% macro duckdb__json_has_key(column, path) -%}
-    json_exists({{ column }}, '$.{{ path }}')
-{%- endmacro %}
-
 {#- The elements of a JSON array field as a list; pair with unnest_list(). -#}
 {% macro json_array(column, path) -%}
     {{ return(adapter.dispatch('json_array', 'segmart')(column, path)) }}
