@@ -561,7 +561,8 @@ class _Stream:
     def __init__(self, world: World) -> None:
         self.world = world
         small = world.customers <= 20_000
-        self.day_index = lru_cache(maxsize=self.index_days if small else 64)(self._day_index)
+        # Large worlds keep few days: one day of email events at 1M people is ~1M entries.
+        self.day_index = lru_cache(maxsize=self.index_days if small else 8)(self._day_index)
         cache_days = self.creation_days if world.customers <= 50_000 else 0
         if cache_days:
             self.versions_created_on = lru_cache(maxsize=cache_days)(self.versions_created_on)
