@@ -62,9 +62,23 @@ def validate_batches(
             },
             "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
         }
+    # No default docs site in a fresh temporary directory per run: ours is the only one.
+    defaults = InMemoryStoreBackendDefaults(init_temp_docs_sites=False)
+    stores = dict(defaults.stores)
+    if docs_dir is not None:
+        # Results persist per run beside the docs, so the index shows the run's raw and
+        # marts gates together (separate calls, separate processes in Airflow) while its
+        # build time stays bounded by one run, not the warehouse's whole history.
+        stores[defaults.validation_results_store_name] = {
+            "class_name": "ValidationResultsStore",
+            "store_backend": {
+                "class_name": "TupleFilesystemStoreBackend",
+                "base_directory": str(Path(docs_dir) / "results" / run_name),
+            },
+        }
     config = DataContextConfig(
-        # No default docs site in a fresh temporary directory per run: ours is the only one.
-        store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False),
+        store_backend_defaults=defaults,
+        stores=stores,
         data_docs_sites=sites,
         progress_bars=ProgressBarsConfig(globally=False),
         analytics_enabled=False,

@@ -147,7 +147,8 @@ def run_pipeline(
     result["as_of"] = as_of.isoformat(sep=" ")
     result["extract"] = _extract_summary(slices)
     gate = raw_gate_step(settings, run_id, slices)
-    if gate.passed:
+    # No new slices means no raw outcomes, which is not a failure: the marts still get built.
+    if not gate.failures:
         dbt_result, dbt_error = transform_step(settings, as_of)
         result["dbt"] = _dbt_summary(dbt_result, dbt_error)
         gate = gate.merged(marts_gate_step(settings, run_id, as_of, dbt_result, dbt_error))
