@@ -6,6 +6,7 @@ import argparse
 import signal
 import socket
 import sys
+from datetime import datetime
 from types import FrameType
 
 import uvicorn
@@ -24,7 +25,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=7, help="world seed (7)")
     parser.add_argument("--customers", type=int, default=5000, help="people in the world (5000)")
     parser.add_argument("--now", default=None, help="freeze the clock at this ISO 8601 UTC time")
-    parser.add_argument("--scenario", choices=SCENARIOS, default="clean")
+    parser.add_argument(
+        "--scenario", choices=SCENARIOS, default="clean", help="data defects to serve (clean)"
+    )
     parser.add_argument(
         "--rate-limit",
         default=DEFAULT_LIMITS,
@@ -36,7 +39,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def build_app(args: argparse.Namespace) -> Traffic:
-    world = World(seed=args.seed, customers=args.customers, scenario=args.scenario, now=args.now)
+    if not 1 <= args.customers <= 10_000_000:
+        raise ValueError(f"--customers must be between 1 and 10000000, got {args.customers}")
+    try:
+        now = datetime.fromisoformat(args.now.replace("z", "Z")) if args.now else None
+    except ValueError:
+        raise ValueError(
+            f"--now: expected an ISO 8601 time such as 2026-06-01T00:00:00Z, got {args.now!r}"
+        ) from None
+    world = World(seed=args.seed, customers=args.customers, scenario=args.scenario, now=now)
     app = create_app(world)
     stats = Stats(parse_rate_limits(args.rate_limit))
     app.state.stats = stats

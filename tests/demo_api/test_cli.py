@@ -39,3 +39,10 @@ def test_busy_port_is_reported():
         result = _run("--port", port)
     # `--port 0` is given first; the later `--port` wins, as argparse does.
     assert result.returncode == 2 and "cannot bind" in result.stderr
+
+
+def test_bad_now_and_scale_name_the_flag():
+    result = _run("--now", "tomorrow")
+    assert result.returncode == 2 and "--now" in result.stderr
+    result = _run("--customers", "0")
+    assert result.returncode == 2 and "--customers" in result.stderr
