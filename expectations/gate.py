@@ -250,7 +250,7 @@ def rfm_map_segments(con: Any, table: str) -> list[str] | None:
 
 # --- dbt ------------------------------------------------------------------------------------
 
-_DBT_OK = {"success", "pass"}
+_DBT_OK = {"success", "pass", "no-op"}
 
 
 def dbt_outcomes(dbt_result: Mapping[str, Any]) -> list[Outcome]:
