@@ -6,15 +6,15 @@
     )
 }}
 
+-- Incremental: rows extracted since the last build compete with the row kept
+-- so far for the same id (the latest of all older versions), so the result
+-- equals a full refresh's latest-version pick.
 with
 
 source as (
     select * from {{ source('esp', 'email_events') }}
     {% if is_incremental() %}
-        where record_id in (
-            select record_id from {{ source('esp', 'email_events') }}
-            where _extracted_at >= (select max(_extracted_at) from {{ this }})
-        )
+        where _extracted_at >= {{ extracted_watermark() }}
     {% endif %}
 ),
 
@@ -31,13 +31,27 @@ renamed as (
 
         -- timestamps
         record_updated_at as occurred_at,
-        _extracted_at,
-
-        row_number() over (
-            partition by record_id
-            order by record_updated_at desc, _extracted_at desc
-        ) as version_rank
+        _extracted_at
     from source
+),
+
+candidates as (
+    select * from renamed
+    {% if is_incremental() %}
+        union all
+        select * from {{ this }}
+        where email_event_id in (select renamed.email_event_id from renamed)
+    {% endif %}
+),
+
+ranked as (
+    select
+        *,
+        row_number() over (
+            partition by email_event_id
+            order by occurred_at desc, _extracted_at desc
+        ) as version_rank
+    from candidates
 ),
 
 final as (
@@ -49,7 +63,7 @@ final as (
         event_type,
         occurred_at,
         _extracted_at
-    from renamed
+    from ranked
     where version_rank = 1
 )
 

@@ -6,37 +6,27 @@
     )
 }}
 
+-- Line items of each order's latest version. Incremental: only orders whose
+-- staged version changed since the last build (newer _extracted_at).
 with
 
-source as (
-    select * from {{ source('shop', 'orders') }}
-    {% if is_incremental() %}
-        where record_id in (
-            select record_id from {{ source('shop', 'orders') }}
-            where _extracted_at >= (select max(_extracted_at) from {{ this }})
-        )
-    {% endif %}
-),
-
-latest_orders as (
+orders as (
     select
-        record_id,
-        record,
-        _extracted_at,
-        row_number() over (
-            partition by record_id
-            order by record_updated_at desc, _extracted_at desc
-        ) as version_rank
-    from source
+        order_id,
+        line_items,
+        _extracted_at
+    from {{ ref('stg_shop__orders') }}
+    {% if is_incremental() %}
+        where _extracted_at >= {{ extracted_watermark() }}
+    {% endif %}
 ),
 
 unnested as (
     select
-        cast(record_id as varchar) as order_id,
+        order_id,
         _extracted_at,
-        {{ unnest_with_position(json_array('record', 'line_items'), 'line_item', 'line_number') }}
-    from latest_orders
-    where version_rank = 1
+        {{ unnest_with_position('line_items', 'line_item', 'line_number') }}
+    from orders
 ),
 
 final as (

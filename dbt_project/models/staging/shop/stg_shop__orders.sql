@@ -6,17 +6,15 @@
     )
 }}
 
+-- Incremental: rows extracted since the last build compete with the row kept
+-- so far for the same order (the latest of all older versions), so the result
+-- equals a full refresh's latest-version pick.
 with
 
 source as (
     select * from {{ source('shop', 'orders') }}
     {% if is_incremental() %}
-        -- Every version of each order touched since the last build, so the
-        -- latest-version rule sees the same rows as a full refresh.
-        where record_id in (
-            select record_id from {{ source('shop', 'orders') }}
-            where _extracted_at >= (select max(_extracted_at) from {{ this }})
-        )
+        where _extracted_at >= {{ extracted_watermark() }}
     {% endif %}
 ),
 
@@ -33,16 +31,33 @@ renamed as (
         -- numerics
         {{ to_money(json_text('record', 'total')) }} as order_total,
 
+        -- nested: unnested by stg_shop__order_items
+        {{ json_array('record', 'line_items') }} as line_items,
+
         -- timestamps
         {{ to_utc_timestamp(json_text('record', 'created_at')) }} as created_at,
         record_updated_at as updated_at,
-        _extracted_at,
-
-        row_number() over (
-            partition by record_id
-            order by record_updated_at desc, _extracted_at desc
-        ) as version_rank
+        _extracted_at
     from source
+),
+
+candidates as (
+    select * from renamed
+    {% if is_incremental() %}
+        union all
+        select * from {{ this }}
+        where order_id in (select renamed.order_id from renamed)
+    {% endif %}
+),
+
+ranked as (
+    select
+        *,
+        row_number() over (
+            partition by order_id
+            order by updated_at desc, _extracted_at desc
+        ) as version_rank
+    from candidates
 ),
 
 final as (
@@ -52,10 +67,11 @@ final as (
         status,
         currency,
         order_total,
+        line_items,
         created_at,
         updated_at,
         _extracted_at
-    from renamed
+    from ranked
     where version_rank = 1
 )
 
