@@ -73,7 +73,13 @@ def published_as_of(path: Path) -> datetime | None:
     """The `as_of` of the current published version, or None when nothing is published."""
     if not path.exists():
         return None
-    con = duckdb.connect(str(path), read_only=True)
+    try:
+        con = duckdb.connect(str(path), read_only=True)
+    except duckdb.Error as error:
+        raise PublishError(
+            f"{path} exists but does not open as a DuckDB database ({error}); "
+            "move it aside and publish again"
+        ) from error
     try:
         row = con.execute("select max(as_of) from publish_info").fetchone()
     except duckdb.Error:
@@ -90,24 +96,12 @@ def publish(
     as_of = _naive(as_of)
     target = settings.published
     tables: dict[str, int] = {}
-    if gate_result is None or not gate_result.passed:
-        reason = gate_result.reason() if gate_result else "no gate result for this run"
-        decision = Decision("blocked", reason)
-    else:
-        current = published_as_of(target)
-        if current is not None and as_of < current:
-            decision = Decision(
-                "history_only",
-                f"as_of {as_of} is older than the published as_of {current}: "
-                "recorded as history, current tables left on the newer version",
-            )
-        else:
-            try:
-                tables = publish_atomically(settings, run_id, as_of, gate_result)
-            except (PublishError, duckdb.Error, OSError) as error:
-                decision = Decision("failed", f"{type(error).__name__}: {error}")
-            else:
-                decision = Decision("published", gate_result.reason())
+    decision = _decide(target, as_of, gate_result)
+    if decision.status == "published":
+        try:
+            tables = publish_atomically(settings, run_id, as_of, gate_result)  # type: ignore[arg-type]
+        except (PublishError, duckdb.Error, OSError) as error:
+            decision = Decision("failed", f"{type(error).__name__}: {error}")
     log_decision(settings, run_id, as_of, decision)
     return {
         "run_id": run_id,
@@ -118,6 +112,24 @@ def publish(
         "tables": tables,
         "docs_path": gate_result.docs_path if gate_result else None,
     }
+
+
+def _decide(target: Path, as_of: datetime, gate_result: GateResult | None) -> Decision:
+    """What to do before touching any file: block, history only, or publish."""
+    if gate_result is None or not gate_result.passed:
+        reason = gate_result.reason() if gate_result else "no gate result for this run"
+        return Decision("blocked", reason)
+    try:
+        current = published_as_of(target)
+    except PublishError as error:
+        return Decision("failed", str(error))
+    if current is not None and as_of < current:
+        return Decision(
+            "history_only",
+            f"as_of {as_of} is older than the published as_of {current}: "
+            "recorded as history, current tables left on the newer version",
+        )
+    return Decision("published", gate_result.reason())
 
 
 def log_decision(settings: Settings, run_id: str, as_of: datetime, decision: Decision) -> None:
