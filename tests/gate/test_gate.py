@@ -235,3 +235,25 @@ def test_a_dbt_model_error_blocks_as_could_not_evaluate(settings):
     gate = run_marts_gate(settings, syn.RUN_ID, syn.AS_OF, errored)
     [failure] = gate.failures
     assert failure.could_not_evaluate and "Binder Error" in failure.error
+
+
+def test_an_empty_slice_passes_but_empty_profiles_block(settings):
+    gate = run_raw_gate(settings, syn.RUN_ID, [syn.add_raw_slice(settings, "shop", "orders", [])])
+    assert gate.passed, gate.reason()
+    syn.build_marts(settings, customers=0)
+    marts = run_marts_gate(settings, syn.RUN_ID, syn.AS_OF, {"success": True, "nodes": []})
+    assert [o.expectation for o in marts.failures] == ["profiles_not_empty"]
+
+
+def test_row_counts_far_from_the_published_version_are_a_warning(settings):
+    from segmart.publish import publish
+
+    syn.build_marts(settings, customers=40)
+    first = run_marts_gate(settings, syn.RUN_ID, syn.AS_OF, {"success": True, "nodes": []})
+    assert publish(settings, syn.RUN_ID, syn.AS_OF, first)["status"] == "published"
+    syn.build_marts(settings, customers=200)
+    gate = run_marts_gate(settings, "run-2", syn.AS_OF, {"success": True, "nodes": []})
+    assert gate.passed
+    [warning] = gate.warnings
+    assert warning.expectation == "row_count_within_band_of_published"
+    assert warning.unexpected_count == 6  # every published table grew fivefold
