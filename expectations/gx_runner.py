@@ -159,15 +159,19 @@ def _read_results(suite: Suite, result: Any) -> list[Outcome]:
                 success=None if error else bool(item.success),
                 observed_value=_text(details.get("observed_value")),
                 unexpected_count=details.get("unexpected_count"),
-                examples=_text(
-                    details.get("partial_unexpected_index_list")
-                    or details.get("partial_unexpected_list")
-                    or None
-                ),
+                examples=_text(_examples(details)),
                 error=error,
             )
         )
     return outcomes
+
+
+def _examples(details: dict[str, Any]) -> Any:
+    """Failing rows named by the suite's key column when GX gives them, else the values."""
+    indexed = details.get("partial_unexpected_index_list")
+    if indexed and all(isinstance(item, dict) for item in indexed):
+        return indexed
+    return details.get("partial_unexpected_list") or None
 
 
 def _exception_message(info: Any) -> str | None:
