@@ -200,12 +200,13 @@ def latest_interval_end(settings: Settings) -> datetime:
             ).fetchall()
         ]
         ends = [
-            con.execute(f'select max(_interval_end) from raw."{table}"').fetchone()[0]
+            row[0]
             for table in tables
+            for row in con.execute(f'select max(_interval_end) from raw."{table}"').fetchall()
+            if row[0] is not None
         ]
     finally:
         con.close()
-    ends = [end for end in ends if end is not None]
     if not ends:
         raise SettingsError(
             f"no extracted data in {settings.warehouse}: "
