@@ -58,3 +58,8 @@ DBT_WAREHOUSE := $(abspath $(or $(SEGMART_WAREHOUSE),warehouse/segmart.duckdb))
 docs: install
 	cd dbt_project && SEGMART_WAREHOUSE=$(DBT_WAREHOUSE) ../$(VENV)/bin/dbt docs generate --no-compile --project-dir . --profiles-dir .
 	cd dbt_project && SEGMART_WAREHOUSE=$(DBT_WAREHOUSE) ../$(VENV)/bin/dbt docs serve --host 127.0.0.1 --port 8080 --project-dir . --profiles-dir .
+
+# Airflow UI on this project's dags/ plus the demo API: AIRFLOW_HOME=.airflow, login printed.
+.PHONY: airflow
+airflow: install
+	bash scripts/airflow.sh

@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# `make airflow`: the demo API plus `airflow standalone` on this project's dags/.
+#
+# Everything lives inside the project: AIRFLOW_HOME=.airflow (git-ignored), the
+# warehouse in warehouse/. Settings (all optional):
+#   SEGMART_AIRFLOW_PORT (8080)  SEGMART_DEMO_API_PORT (8765)  SEGMART_SCHEDULE (@hourly)
+#   SEGMART_AIRFLOW_SETUP_ONLY=1  only prepare (db, pools, connections, manifest), start nothing
+#   SEGMART_AIRFLOW_SKIP_SETUP=1  AIRFLOW_HOME is already prepared: go straight to start
+#   SEGMART_AIRFLOW_NO_DEMO_API=1 use the sources in SEGMART_<SOURCE>_URL/_API_KEY instead
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT="$(pwd)"
+VENV_BIN="${SEGMART_VENV_BIN:-$ROOT/.venv/bin}"
+export PATH="$VENV_BIN:$PATH"
+
+# Customer-data software sends no usage telemetry.
+export DO_NOT_TRACK=1 SCARF_ANALYTICS=false DBT_SEND_ANONYMOUS_USAGE_STATS=false
+export GX_ANALYTICS_ENABLED=false AIRFLOW__USAGE_DATA_COLLECTION__ENABLED=False
+export AIRFLOW__COSMOS__ENABLE_TELEMETRY=False
+
+export AIRFLOW_HOME="${AIRFLOW_HOME:-$ROOT/.airflow}"
+export AIRFLOW__CORE__DAGS_FOLDER="$ROOT/dags"
+export AIRFLOW__CORE__LOAD_EXAMPLES=False
+export AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS="${AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS:-admin:admin}"
+export AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE="$AIRFLOW_HOME/simple_auth_manager_passwords.json"
+export AIRFLOW__API__PORT="${SEGMART_AIRFLOW_PORT:-8080}"
+export AIRFLOW__API__BASE_URL="http://localhost:${AIRFLOW__API__PORT}"
+# Log servers on their own ports, so two Airflows (make airflow, a test) can coexist.
+export AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT="${SEGMART_AIRFLOW_WORKER_LOG_PORT:-8793}"
+export AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT="${SEGMART_AIRFLOW_TRIGGER_LOG_PORT:-8794}"
+# Parse dags/ often enough that an edit shows up quickly; the DAG never runs dbt to parse.
+export AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL="${AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL:-30}"
+export SEGMART_WAREHOUSE="${SEGMART_WAREHOUSE:-$ROOT/warehouse/segmart.duckdb}"
+export SEGMART_PUBLISHED="${SEGMART_PUBLISHED:-$ROOT/warehouse/published.duckdb}"
+DEMO_PORT="${SEGMART_DEMO_API_PORT:-8765}"
+SOURCES=(shop crm esp web)
+mkdir -p "$AIRFLOW_HOME" "$(dirname "$SEGMART_WAREHOUSE")"
+
+# A fixed local login: admin / admin (kept if the file already names a password).
+if [[ ! -s "$AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE" ]]; then
+    echo '{"admin": "admin"}' >"$AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"
+fi
+LOGIN_PASSWORD="$(python -c 'import json,sys; print(json.load(open(sys.argv[1])).get("admin", "?"))' \
+    "$AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE")"
+
+if [[ "${SEGMART_AIRFLOW_SKIP_SETUP:-0}" != "1" ]]; then
+echo "== building the dbt manifest (the DAG renders dbt from it, never by running dbt)"
+python -c 'from segmart.settings import Settings; from segmart.transform import build_manifest; print(build_manifest(Settings.from_env()))'
+
+echo "== airflow db migrate ($AIRFLOW_HOME)"
+airflow db migrate >"$AIRFLOW_HOME/db-migrate.log" 2>&1 || { cat "$AIRFLOW_HOME/db-migrate.log"; exit 1; }
+
+echo "== pools segmart_warehouse (1 slot) and segmart_<source>"
+# One import per kind: every airflow CLI call costs seconds of start-up.
+pools_file="$AIRFLOW_HOME/segmart-pools.json"
+{
+    echo '{"segmart_warehouse": {"slots": 1, "description": "one writer of the working DuckDB file", "include_deferred": false}'
+    for source in "${SOURCES[@]}"; do
+        echo ", \"segmart_$source\": {\"slots\": 4, \"description\": \"pulls from $source share its rate budget\", \"include_deferred\": false}"
+    done
+    echo '}'
+} >"$pools_file"
+airflow pools import "$pools_file" >/dev/null
+
+echo "== connections segmart_<source> (host = base URL, password = API key)"
+connections_file="$AIRFLOW_HOME/segmart-connections.json"
+(
+    umask 077
+    python - "$connections_file" "$DEMO_PORT" "${SOURCES[@]}" <<'PY'
+import json, os, sys
+path, port, sources = sys.argv[1], sys.argv[2], sys.argv[3:]
+connections = {
+    f"segmart_{s}": {
+        "conn_type": "http",
+        "host": os.environ.get(f"SEGMART_{s.upper()}_URL") or f"http://127.0.0.1:{port}/{s}",
+        "password": os.environ.get(f"SEGMART_{s.upper()}_API_KEY") or f"demo-{s}-key",
+    }
+    for s in sources
+}
+with open(path, "w") as file:
+    json.dump(connections, file)
+PY
+)
+airflow connections import --overwrite "$connections_file" >/dev/null
+rm -f "$connections_file"
+for source in "${SOURCES[@]}"; do
+    # The DAG prefers env vars over connections: leave the key to the connection.
+    unset "SEGMART_${source^^}_API_KEY"
+done
+
+fi
+
+if [[ "${SEGMART_AIRFLOW_SETUP_ONLY:-0}" == "1" ]]; then
+    echo "setup done (AIRFLOW_HOME=$AIRFLOW_HOME)"
+    exit 0
+fi
+
+DEMO_PID=""
+cleanup() {
+    if [[ -n "$DEMO_PID" ]]; then kill "$DEMO_PID" 2>/dev/null || true; fi
+}
+trap cleanup EXIT INT TERM
+if [[ "${SEGMART_AIRFLOW_NO_DEMO_API:-0}" != "1" ]]; then
+    if curl -fsS "http://127.0.0.1:${DEMO_PORT}/openapi.json" >/dev/null 2>&1; then
+        echo "== demo API already serving on port $DEMO_PORT"
+    else
+        echo "== demo API on http://127.0.0.1:${DEMO_PORT} (log: $AIRFLOW_HOME/demo-api.log)"
+        segmart demo-api --host 127.0.0.1 --port "$DEMO_PORT" >"$AIRFLOW_HOME/demo-api.log" 2>&1 &
+        DEMO_PID=$!
+    fi
+fi
+
+cat <<EOF
+
+==============================================================================
+ segmart on Airflow: http://localhost:${AIRFLOW__API__PORT}
+ login: admin / ${LOGIN_PASSWORD}
+ DAG segmart_pipeline (schedule ${SEGMART_SCHEDULE:-@hourly}); trigger it from the UI or:
+   AIRFLOW_HOME=$AIRFLOW_HOME .venv/bin/airflow dags trigger segmart_pipeline
+ backfill (UI: the DAG's "Backfill" button, or):
+   AIRFLOW_HOME=$AIRFLOW_HOME .venv/bin/airflow backfill create --dag-id segmart_pipeline \\
+       --from-date 2026-01-01T00:00:00 --to-date 2026-01-01T03:00:00 --max-active-runs 1
+ Ctrl-C stops Airflow and the demo API.
+==============================================================================
+
+EOF
+airflow standalone

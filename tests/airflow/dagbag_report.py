@@ -1,0 +1,44 @@
+"""Child process: parse dags/ into a DagBag and print what a test needs as one JSON line."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+from airflow.dag_processing.dagbag import DagBag
+
+started = time.monotonic()
+bag = DagBag(dag_folder=os.environ["AIRFLOW__CORE__DAGS_FOLDER"])
+seconds = time.monotonic() - started
+dag = bag.dags.get("segmart_pipeline")
+tasks = []
+if dag is not None:
+    for t in dag.tasks:
+        tasks.append(
+            {
+                "task_id": t.task_id,
+                "pool": t.pool,
+                "retries": t.retries,
+                "type": type(t).__name__,
+                "trigger_rule": str(t.trigger_rule),
+                "upstream": sorted(t.upstream_task_ids),
+                "outlets": [getattr(o, "uri", str(o)) for o in (t.outlets or [])],
+                "vars": getattr(t, "vars", None),
+                "mapped": type(t).__name__.endswith("MappedOperator"),
+            }
+        )
+report = {
+    "seconds": seconds,
+    "import_errors": {str(k): v for k, v in bag.import_errors.items()},
+    "dag_ids": sorted(bag.dags),
+    "tasks": tasks,
+}
+if dag is not None:
+    report.update(
+        catchup=dag.catchup,
+        schedule=getattr(dag.timetable, "expression", None),
+        timetable=type(dag.timetable).__name__,
+        max_active_runs=dag.max_active_runs,
+    )
+print(json.dumps(report, default=str))
