@@ -24,7 +24,8 @@ export AIRFLOW__CORE__LOAD_EXAMPLES=False
 export AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS="${AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS:-admin:admin}"
 export AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE="$AIRFLOW_HOME/simple_auth_manager_passwords.json"
 export AIRFLOW__API__PORT="${SEGMART_AIRFLOW_PORT:-8080}"
-export AIRFLOW__API__BASE_URL="http://localhost:${AIRFLOW__API__PORT}"
+export AIRFLOW__API__HOST="${AIRFLOW__API__HOST:-127.0.0.1}"
+export AIRFLOW__API__BASE_URL="http://127.0.0.1:${AIRFLOW__API__PORT}"
 # Log servers on their own ports, so two Airflows (make airflow, a test) can coexist.
 export AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT="${SEGMART_AIRFLOW_WORKER_LOG_PORT:-8793}"
 export AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT="${SEGMART_AIRFLOW_TRIGGER_LOG_PORT:-8794}"
@@ -113,7 +114,7 @@ fi
 cat <<EOF
 
 ==============================================================================
- segmart on Airflow: http://localhost:${AIRFLOW__API__PORT}
+ segmart on Airflow: http://127.0.0.1:${AIRFLOW__API__PORT}
  login: admin / ${LOGIN_PASSWORD}
  DAG segmart_pipeline (schedule ${SEGMART_SCHEDULE:-@hourly}); trigger it from the UI or:
    AIRFLOW_HOME=$AIRFLOW_HOME .venv/bin/airflow dags trigger segmart_pipeline

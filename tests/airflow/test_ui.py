@@ -1,0 +1,125 @@
+"""The UI `make airflow` serves: headless Chromium logs in and finds every dbt model's task."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.airflow.conftest import SCRIPT, AirflowHome
+
+pytestmark = pytest.mark.slow
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+LOGIN = ("admin", "admin")  # what scripts/airflow.sh prints
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until(check, what: str, log: Path, timeout: float = 240) -> None:
+    """Poll a readiness check (a server coming up has no event to wait on)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if check():
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(1)
+    pytest.fail(f"{what} not ready after {timeout} s; log:\n{log.read_text()[-4000:]}")
+
+
+@pytest.fixture
+def standalone(airflow_home: AirflowHome, tmp_path: Path) -> Iterator[str]:
+    """`scripts/airflow.sh` (what `make airflow` runs) on free ports, prepared home reused."""
+    port = free_port()
+    log = tmp_path / "standalone.log"
+    env = airflow_home.env(
+        SEGMART_AIRFLOW_SKIP_SETUP="1",
+        SEGMART_AIRFLOW_NO_DEMO_API="1",
+        SEGMART_AIRFLOW_PORT=str(port),
+        SEGMART_AIRFLOW_WORKER_LOG_PORT=str(free_port()),
+        SEGMART_AIRFLOW_TRIGGER_LOG_PORT=str(free_port()),
+    )
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            ["bash", str(SCRIPT)],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(
+            lambda: requests.get(f"{base}/api/v2/monitor/health", timeout=5).ok, "api-server", log
+        )
+        token = requests.post(
+            f"{base}/auth/token", json={"username": LOGIN[0], "password": LOGIN[1]}, timeout=10
+        ).json()["access_token"]
+        headers = {"Authorization": f"Bearer {token}"}
+        wait_until(
+            lambda: (
+                requests.get(f"{base}/api/v2/dags/segmart_pipeline", headers=headers, timeout=5).ok
+            ),
+            "segmart_pipeline parsed by the dag-processor",
+            log,
+        )
+        assert f"login: {LOGIN[0]} / {LOGIN[1]}" in log.read_text()
+        yield base
+    finally:
+        # The script and all Airflow processes it started share one session.
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium (.ci/run installs it)")
+def test_a_person_logs_in_and_sees_each_dbt_model_in_the_grid(standalone: str) -> None:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1600, "height": 2400})
+            page.goto(standalone + "/", timeout=60_000)
+            page.get_by_label("Username").fill(LOGIN[0])
+            page.get_by_label("Password").fill(LOGIN[1])
+            page.get_by_role("button", name="Sign in").click()
+            page.wait_for_url(lambda url: "/auth/login" not in url, timeout=60_000)
+
+            page.goto(standalone + "/dags/segmart_pipeline", timeout=60_000)
+            page.get_by_text("dbt", exact=True).first.wait_for(timeout=60_000)
+            for group in ("extract_shop", "raw_gate", "marts_gate", "publish_segments"):
+                assert page.get_by_text(group, exact=True).count() >= 1, group
+            page.get_by_role("button", name="Expand all task groups").click()
+            for task in ("dbt_producer_watcher", "stg_shop__orders", "stg_crm__contacts"):
+                page.get_by_text(task, exact=True).first.wait_for(timeout=30_000)
+            page.get_by_text("int_customer_records_resolved_run", exact=True).first.wait_for(
+                timeout=30_000
+            )
+        finally:
+            browser.close()
