@@ -20,7 +20,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pendulum
 from airflow.sdk import (
     Asset,
@@ -134,13 +133,12 @@ def _mask(secret: str) -> None:
 def _watermarks(settings: Settings) -> dict[tuple[str, str], datetime]:
     from segmart import warehouse
 
-    if not settings.warehouse.exists():
-        return {}
-    con = warehouse.connect(settings.warehouse, read_only=True)
+    # A writable open like every other warehouse task (this one holds the warehouse pool):
+    # DuckDB refuses a read-only open in a process that already has the file open for
+    # writing, which is what `airflow dags test` (all tasks in one process) does.
+    con = warehouse.connect(settings.warehouse)
     try:
         rows = con.execute("select source, stream, watermark from meta.watermarks").fetchall()
-    except duckdb.CatalogException:  # made before meta existed: nothing loaded yet
-        rows = []
     finally:
         con.close()
     return {(source, stream): mark.replace(tzinfo=UTC) for source, stream, mark in rows}
