@@ -262,6 +262,8 @@ def segmart_pipeline() -> None:
         )
         result = _plain(result)
         log.info("publish: %s", json.dumps(result, default=str))
+        if result["status"] == "failed":
+            raise RuntimeError(f"publish failed, published.duckdb unchanged: {result['reason']}")
         return result
 
     gate_raw >> dbt_group

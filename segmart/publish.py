@@ -185,6 +185,7 @@ def _build(
         con.execute(f"attach '{quoted}' as building")
         _kill_point("new_file_created")
         con.execute("begin")
+        _check_marts_as_of(con, as_of)
         for table in PUBLISHED_TABLES:
             con.execute(
                 f"create table building.main.{table} as select * from {MARTS_SCHEMA}.{table}"
@@ -223,6 +224,24 @@ def _build(
     finally:
         con.close()
     return counts
+
+
+def _check_marts_as_of(con: duckdb.DuckDBPyConnection, as_of: datetime) -> None:
+    # Airflow serialises warehouse tasks, not whole runs: a concurrent run (a backfill
+    # beside the schedule) may rebuild the marts between this run's gate and its publish.
+    # Publishing them under this run's as_of would publish data no gate passed.
+    built = [
+        row[0]
+        for row in con.execute(
+            f"select distinct as_of from {MARTS_SCHEMA}.customer_rfm order by 1"
+        ).fetchall()
+    ]
+    if built and built != [as_of]:
+        raise PublishError(
+            f"the marts hold as_of {', '.join(str(b) for b in built)}, not this run's "
+            f"as_of {as_of}: another run rebuilt them after this run's gate; nothing was "
+            "replaced. Rerun this interval (segmart run --end, or clear the Airflow run)."
+        )
 
 
 def _check_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:

@@ -114,6 +114,17 @@ def test_a_newer_as_of_replaces_and_an_older_one_is_history_only(settings):
     ]
 
 
+def test_marts_rebuilt_for_another_as_of_after_the_gate_are_not_published(settings):
+    publish(settings, "run-1", syn.AS_OF, passed("run-1"))
+    before = settings.published.read_bytes()
+    rebuild_marts(settings, OLDER)  # a concurrent backfill's dbt build ran after our gate
+    result = publish(settings, "run-2", NEWER, passed("run-2"))
+    assert result["status"] == "failed"
+    assert f"not this run's as_of {NEWER}" in result["reason"]
+    assert settings.published.read_bytes() == before
+    assert publish_log(settings)[-1][2] == "failed"
+
+
 READER = """
 import sys, duckdb
 con = duckdb.connect(sys.argv[1], read_only=True)

@@ -129,6 +129,8 @@ def test_a_later_clean_run_publishes_the_newer_as_of(history):
 
 
 def test_a_backfill_of_an_older_as_of_leaves_current_tables_on_the_newer_one(history):
+    backfill = history["backfill"]
+    assert backfill.returncode == 0, backfill.stdout + backfill.stderr
     assert history["backfill_as_of"] == SECOND_END
     assert (BACKFILL_END, "history_only") in [(r[0], r[1]) for r in history["log"]]
 
