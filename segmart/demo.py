@@ -79,6 +79,17 @@ def print_summary(settings: Settings, run_id: str | None) -> None:
                 [run_id],
             ),
         )
+        print_table(
+            "Failed expectations (this run; critical ones block the publish)",
+            con.execute(
+                """
+                select severity, suite, expectation, unexpected_count as unexpected
+                from meta.validation_results where run_id = ? and success is not true
+                order by severity, suite, expectation
+                """,
+                [run_id],
+            ),
+        )
     finally:
         con.close()
     if not settings.published.exists():
@@ -94,7 +105,10 @@ def print_summary(settings: Settings, run_id: str | None) -> None:
         )
         print_table(
             "Published run",
-            published.execute("select * from publish_info"),
+            published.execute(
+                "select run_id, as_of, published_at, gate_passed, expectations, warnings "
+                "from publish_info"
+            ),
         )
         print_table(
             "Rule segments",
