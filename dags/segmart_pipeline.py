@@ -266,9 +266,68 @@ def segmart_pipeline() -> None:
             raise RuntimeError(f"publish failed, published.duckdb unchanged: {result['reason']}")
         return result
 
-    gate_raw >> dbt_group
+    # The marts lease spans dbt -> marts gate -> publish: one run at a time, across
+    # the schedule and every backfill. Setup/teardown: the release runs whatever
+    # happens in between, clearing a dbt task claims again, and the release never
+    # decides the run's state.
+    claim = claim_marts()
+    gate_raw >> claim >> dbt_group
     gate_raw >> marts
-    publish_segments(gate_raw, marts)
+    published = publish_segments(gate_raw, marts)
+    published >> release_marts().as_teardown(setups=claim)
+
+
+def _marts_lease_holder(context: Any) -> str:
+    return f"airflow:{context['dag'].dag_id}:{context['run_id']}"
+
+
+def _holder_run_is_active(holder: str) -> bool:
+    """An Airflow holder is active while its DAG run is queued or running; anything
+    else (another tool's run) is assumed active and waited for."""
+    from airflow.sdk.execution_time.task_runner import RuntimeTaskInstance
+
+    kind, _, rest = holder.partition(":")
+    dag_id, _, run_id = rest.partition(":")
+    if kind != "airflow" or not run_id:
+        return True
+    try:
+        state = RuntimeTaskInstance.get_dagrun_state(dag_id, run_id)
+    except Exception as error:  # a deleted run holds nothing
+        log.warning("state of %s unknown (%s): treating it as over", holder, error)
+        return False
+    return str(state).lower().rsplit(".", 1)[-1] in ("queued", "running")
+
+
+@task.sensor(
+    pool=WAREHOUSE_POOL,
+    mode="reschedule",
+    poke_interval=10,
+    timeout=timedelta(hours=24).total_seconds(),
+    retries=0,
+)
+def claim_marts(data_interval_end: datetime) -> bool:
+    """Wait until no other run is between dbt and publish, then hold the marts."""
+    from segmart import marts_lease
+
+    context = get_current_context()
+    holder = _marts_lease_holder(context)
+    other = marts_lease.claim(
+        _settings(sources=[]), holder, _as_of(data_interval_end), _holder_run_is_active
+    )
+    if other is not None:
+        log.info("waiting for the marts: held by %s", other.describe())
+        return False
+    log.info("marts lease taken by %s", holder)
+    return True
+
+
+@task(pool=WAREHOUSE_POOL, retries=2, retry_delay=timedelta(seconds=5))
+def release_marts() -> None:
+    from segmart import marts_lease
+
+    holder = _marts_lease_holder(get_current_context())
+    if not marts_lease.release(_settings(sources=[]), holder):
+        log.warning("%s no longer held the marts lease", holder)
 
 
 def _dbt_task_group() -> Any:

@@ -26,6 +26,9 @@ if dag is not None:
                 "outlets": [getattr(o, "uri", str(o)) for o in (t.outlets or [])],
                 "vars": getattr(t, "vars", None),
                 "mapped": type(t).__name__.endswith("MappedOperator"),
+                "is_setup": t.is_setup,
+                "is_teardown": t.is_teardown,
+                "mode": getattr(t, "mode", None),
             }
         )
 report = {

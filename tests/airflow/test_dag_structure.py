@@ -73,7 +73,7 @@ def test_each_dbt_model_is_its_own_task_fed_as_of_from_the_data_interval(tasks: 
         assert model in models, sorted(models)
     producer = tasks["dbt.dbt_producer_watcher"]
     assert producer["type"] == "DbtProducerWatcherOperator"
-    assert producer["upstream"] == ["raw_gate"]
+    assert producer["upstream"] == ["claim_marts"]
     assert "data_interval_end" in producer["vars"]["as_of"]
 
 
@@ -84,3 +84,14 @@ def test_quality_gates_never_retry_and_publish_updates_the_segments_asset(tasks:
     publish = tasks["publish_segments"]
     assert publish["upstream"] == ["marts_gate", "raw_gate"]
     assert publish["outlets"] == ["segmart://published/segments"]
+
+
+def test_one_run_at_a_time_holds_the_marts_from_dbt_to_publish(tasks: dict) -> None:
+    # Backfills run beside the schedule: the lease, not the pool, keeps another run's
+    # dbt from rebuilding the marts between this run's gate and publish.
+    claim, release = tasks["claim_marts"], tasks["release_marts"]
+    assert claim["upstream"] == ["raw_gate"]
+    assert claim["is_setup"] and claim["mode"] == "reschedule"
+    assert release["is_teardown"]
+    assert release["upstream"] == ["claim_marts", "publish_segments"]
+    assert {claim["pool"], release["pool"]} == {"segmart_warehouse"}

@@ -60,6 +60,14 @@ def publish_log(warehouse: Path) -> list[tuple[str, str, str]]:
     return rows
 
 
+def lease_rows(warehouse: Path) -> list[tuple]:
+    con = duckdb.connect(str(warehouse / "segmart.duckdb"), read_only=True)
+    try:
+        return con.execute("select * from meta.marts_lease").fetchall()
+    finally:
+        con.close()
+
+
 def published_as_of(path: Path) -> datetime:
     con = duckdb.connect(str(path), read_only=True)
     try:
@@ -113,6 +121,9 @@ def test_backfill_publishes_each_interval_in_order_and_ends_equal_to_one_run(
         "2026-05-31 00:00",
     ]
     assert [row[2] for row in log] == ["published", "published", "published", "history_only"]
+    # Every run held the marts from dbt to publish and gave them back.
+    assert all(run["tasks"]["release_marts"] == "success" for run in runs)
+    assert lease_rows(backfill) == []
     # The late, older run never replaced the newer published tables.
     assert published_as_of(backfill / "published.duckdb") == datetime(2026, 6, 1)
 
