@@ -18,6 +18,22 @@ source as (
     {% endif %}
 ),
 
+-- The latest raw version per id first, so only its JSON is parsed.
+versions as (
+    select
+        *,
+        row_number() over (
+            partition by record_id
+            order by record_updated_at desc, _extracted_at desc
+        ) as raw_version_rank
+    from source
+),
+
+latest as (
+    select * from versions
+    where raw_version_rank = 1
+),
+
 renamed as (
     select
         -- ids
@@ -32,7 +48,7 @@ renamed as (
         -- timestamps
         record_updated_at as occurred_at,
         _extracted_at
-    from source
+    from latest
 ),
 
 candidates as (
@@ -47,10 +63,15 @@ candidates as (
 ranked as (
     select
         *,
-        row_number() over (
-            partition by email_event_id
-            order by occurred_at desc, _extracted_at desc
-        ) as version_rank
+        {% if is_incremental() %}
+            row_number() over (
+                partition by email_event_id
+                order by occurred_at desc, _extracted_at desc
+            )
+        {% else %}
+            -- a full build has one row per id already (latest)
+            1
+        {% endif %} as version_rank
     from candidates
 ),
 

@@ -4,6 +4,22 @@ source as (
     select * from {{ source('shop', 'customers') }}
 ),
 
+-- The latest raw version per id first, so only its JSON is parsed.
+versions as (
+    select
+        *,
+        row_number() over (
+            partition by record_id
+            order by record_updated_at desc, _extracted_at desc
+        ) as raw_version_rank
+    from source
+),
+
+latest as (
+    select * from versions
+    where raw_version_rank = 1
+),
+
 renamed as (
     select
         -- ids
@@ -21,13 +37,8 @@ renamed as (
         -- timestamps
         {{ to_utc_timestamp(json_text('record', 'created_at')) }} as created_at,
         record_updated_at as updated_at,
-        _extracted_at,
-
-        row_number() over (
-            partition by record_id
-            order by record_updated_at desc, _extracted_at desc
-        ) as version_rank
-    from source
+        _extracted_at
+    from latest
 ),
 
 final as (
@@ -44,7 +55,6 @@ final as (
         updated_at,
         _extracted_at
     from renamed
-    where version_rank = 1
 )
 
 select * from final

@@ -18,6 +18,22 @@ source as (
     {% endif %}
 ),
 
+-- The latest raw version per id first, so only its JSON is parsed.
+versions as (
+    select
+        *,
+        row_number() over (
+            partition by record_id
+            order by record_updated_at desc, _extracted_at desc
+        ) as raw_version_rank
+    from source
+),
+
+latest as (
+    select * from versions
+    where raw_version_rank = 1
+),
+
 renamed as (
     select
         -- ids
@@ -38,7 +54,7 @@ renamed as (
         {{ to_utc_timestamp(json_text('record', 'created_at')) }} as created_at,
         record_updated_at as updated_at,
         _extracted_at
-    from source
+    from latest
 ),
 
 candidates as (
@@ -53,10 +69,15 @@ candidates as (
 ranked as (
     select
         *,
-        row_number() over (
-            partition by order_id
-            order by updated_at desc, _extracted_at desc
-        ) as version_rank
+        {% if is_incremental() %}
+            row_number() over (
+                partition by order_id
+                order by updated_at desc, _extracted_at desc
+            )
+        {% else %}
+            -- a full build has one row per id already (latest)
+            1
+        {% endif %} as version_rank
     from candidates
 ),
 
