@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -98,7 +99,9 @@ def standalone(airflow_home: AirflowHome, tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium (.ci/run installs it)")
-def test_a_person_logs_in_and_sees_each_dbt_model_in_the_grid(standalone: str) -> None:
+def test_a_person_logs_in_sees_each_dbt_model_and_triggers_a_run_and_a_backfill(
+    standalone: str,
+) -> None:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -121,5 +124,70 @@ def test_a_person_logs_in_and_sees_each_dbt_model_in_the_grid(standalone: str) -
             page.get_by_text("int_customer_records_resolved_run", exact=True).first.wait_for(
                 timeout=30_000
             )
+            # The lease around dbt -> publish shows as a setup and a teardown task.
+            for task in ("claim_marts", "release_marts"):
+                assert page.get_by_text(task, exact=True).count() >= 1, task
+
+            trigger_one_run(page)
+            # The UI opens the new run: every dbt model and test is one of its tasks.
+            page.wait_for_url(lambda url: "/runs/manual__" in url, timeout=60_000)
+            for task in ("claim_marts", "dbt.customer_rfm.run", "dbt.customer_rfm.test"):
+                page.get_by_text(task, exact=True).first.wait_for(timeout=60_000)
+
+            page.goto(standalone + "/dags/segmart_pipeline", timeout=60_000)
+            trigger_backfill(page, "2026/05/30", "2026/05/30", "00:00", "02:00", runs=3)
         finally:
             browser.close()
+
+    runs = api_get(standalone, "/api/v2/dags/segmart_pipeline/dagRuns")["dag_runs"]
+    assert [r["run_type"] for r in runs].count("manual") == 1, runs
+    backfill_runs = sorted(r["logical_date"] for r in runs if r["run_type"] == "backfill")
+    # Hourly intervals, both ends of the range included.
+    assert backfill_runs == [f"2026-05-30T0{h}:00:00Z" for h in range(3)], runs
+    backfills = api_get(standalone, "/api/v2/backfills?dag_id=segmart_pipeline")["backfills"]
+    assert [(b["from_date"], b["to_date"]) for b in backfills] == [
+        ("2026-05-30T00:00:00Z", "2026-05-30T02:00:00Z")
+    ]
+    # The dialogs' "Unpause on trigger" (on by default) let the runs start.
+    assert api_get(standalone, "/api/v2/dags/segmart_pipeline")["is_paused"] is False
+
+
+def trigger_one_run(page) -> None:
+    page.get_by_role("button", name="Trigger").first.click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_role("button", name="Trigger").click()
+    dialog.wait_for(state="hidden", timeout=90_000)
+
+
+def trigger_backfill(page, day_from: str, day_to: str, time_from: str, time_to: str, runs: int):
+    page.get_by_role("button", name="Trigger").first.click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_text("Backfill", exact=True).click()
+    for day, time_of_day in ((day_from, time_from), (day_to, time_to)):
+        # From, then To: each a date-and-time picker (UTC).
+        dialog.get_by_text("Select date and time").first.click()
+        page.get_by_placeholder("YYYY/MM/DD").fill(day)
+        page.get_by_placeholder("HH:mm").fill(time_of_day)
+        # Clicking outside the picker closes it, like a person would.
+        dialog.get_by_text("Date Range", exact=True).click()
+        page.get_by_placeholder("YYYY/MM/DD").wait_for(state="hidden", timeout=10_000)
+    counted = dialog.get_by_text(re.compile(r"runs? will be triggered"))
+    try:
+        counted.wait_for(timeout=30_000)
+    except Exception as error:
+        raise AssertionError(f"backfill dialog says:\n{dialog.inner_text()}") from error
+    assert counted.inner_text().startswith(f"{runs} runs"), dialog.inner_text()
+    dialog.get_by_role("button", name="Run Backfill").click()
+    try:
+        dialog.wait_for(state="hidden", timeout=90_000)
+    except Exception as error:
+        raise AssertionError(f"backfill dialog stayed open:\n{dialog.inner_text()}") from error
+
+
+def api_get(base: str, path: str) -> dict:
+    token = requests.post(
+        f"{base}/auth/token", json={"username": LOGIN[0], "password": LOGIN[1]}, timeout=10
+    ).json()["access_token"]
+    response = requests.get(base + path, headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    response.raise_for_status()
+    return response.json()
