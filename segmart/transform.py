@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
+import tempfile
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -175,10 +177,23 @@ def dbt_build(
 
 
 def build_manifest(settings: Settings) -> Path:
-    """`dbt parse` and return target/manifest.json (Cosmos LoadMode.DBT_MANIFEST)."""
-    result = _invoke(settings, ["parse"], isolated=False)
-    if not result.success or not MANIFEST.exists():
-        raise TransformError(f"dbt parse failed for {PROJECT_DIR}: {result.exception}")
+    """`dbt parse` and return target/manifest.json (Cosmos LoadMode.DBT_MANIFEST).
+
+    Parsed into a folder of its own, then moved into place in one rename: a running
+    Airflow parses the DAG (and so reads this file) at any moment, and a half-written
+    manifest fails every task that starts meanwhile.
+    """
+    MANIFEST.parent.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=".parse-", dir=MANIFEST.parent))
+    try:
+        paths = ["--target-path", str(scratch), "--log-path", str(scratch / "logs")]
+        result = _invoke(settings, ["parse", *paths], isolated=False)
+        parsed = scratch / MANIFEST.name
+        if not result.success or not parsed.exists():
+            raise TransformError(f"dbt parse failed for {PROJECT_DIR}: {result.exception}")
+        os.replace(parsed, MANIFEST)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
     return MANIFEST
 
 
