@@ -5,19 +5,8 @@ source as (
 ),
 
 -- The latest raw version per id first, so only its JSON is parsed.
-versions as (
-    select
-        *,
-        row_number() over (
-            partition by record_id
-            order by record_updated_at desc, _extracted_at desc
-        ) as raw_version_rank
-    from source
-),
-
 latest as (
-    select * from versions
-    where raw_version_rank = 1
+    {{ latest_raw_version('source') }}
 ),
 
 renamed as (

@@ -18,22 +18,6 @@ source as (
     {% endif %}
 ),
 
--- The latest raw version per id first, so only its JSON is parsed.
-versions as (
-    select
-        *,
-        row_number() over (
-            partition by record_id
-            order by record_updated_at desc, _extracted_at desc
-        ) as raw_version_rank
-    from source
-),
-
-latest as (
-    select * from versions
-    where raw_version_rank = 1
-),
-
 renamed as (
     select
         -- ids
@@ -54,7 +38,7 @@ renamed as (
         {{ to_utc_timestamp(json_text('record', 'created_at')) }} as created_at,
         record_updated_at as updated_at,
         _extracted_at
-    from latest
+    from source
 ),
 
 candidates as (
@@ -69,15 +53,10 @@ candidates as (
 ranked as (
     select
         *,
-        {% if is_incremental() %}
-            row_number() over (
-                partition by order_id
-                order by updated_at desc, _extracted_at desc
-            )
-        {% else %}
-            -- a full build has one row per id already (latest)
-            1
-        {% endif %} as version_rank
+        row_number() over (
+            partition by order_id
+            order by updated_at desc, _extracted_at desc
+        ) as version_rank
     from candidates
 ),
 
