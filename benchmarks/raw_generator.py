@@ -34,6 +34,7 @@ import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 
 import duckdb
 import numpy as np
@@ -826,7 +827,12 @@ def main(argv: list[str] | None = None) -> int:
         con.execute("checkpoint")
     finally:
         con.close()
-    print(json.dumps({"rows": counts, "seconds": round(time.perf_counter() - started, 1)}))
+    # VmHWM: this process's own peak RSS (ru_maxrss would include the parent's
+    # memory image inherited at fork, before exec).
+    status = Path("/proc/self/status").read_text()
+    peak = next((line.split()[1] for line in status.splitlines() if line.startswith("VmHWM")), "0")
+    summary = {"rows": counts, "seconds": round(time.perf_counter() - started, 1)}
+    print(json.dumps(summary | {"peak_rss_mib": round(int(peak) / 1024)}))
     return 0
 
 
