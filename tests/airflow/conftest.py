@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -68,8 +69,11 @@ class AirflowHome:
 
 
 @pytest.fixture(scope="session")
-def airflow_home(tmp_path_factory: pytest.TempPathFactory) -> AirflowHome:
-    """`scripts/airflow.sh` setup only: manifest, `airflow db migrate`, pools, connections."""
+def prepared_airflow_home(tmp_path_factory: pytest.TempPathFactory) -> AirflowHome:
+    """`scripts/airflow.sh` setup only: manifest, `airflow db migrate`, pools, connections.
+
+    Read-only use (parsing the DAG); a test that runs the DAG takes `airflow_home`.
+    """
     home = AirflowHome(tmp_path_factory.mktemp("airflow_home"))
     done = subprocess.run(
         ["bash", str(SCRIPT)],
@@ -79,4 +83,20 @@ def airflow_home(tmp_path_factory: pytest.TempPathFactory) -> AirflowHome:
         timeout=600,
     )
     assert done.returncode == 0, f"airflow setup failed:\n{done.stdout}\n{done.stderr}"
+    return home
+
+
+@pytest.fixture
+def airflow_home(prepared_airflow_home: AirflowHome, tmp_path: Path) -> AirflowHome:
+    """A copy of the prepared home with its own metadata database.
+
+    Runs one test creates (a dag.test of 2026-05-30, a backfill) must not change
+    what the next test sees: the UI's backfill dry run skips logical dates that
+    already have a run.
+    """
+    home = AirflowHome(tmp_path / "airflow_home")
+    home.path.mkdir()
+    # airflow.cfg holds the template's absolute paths: Airflow writes a new one for this home.
+    for name in ("airflow.db", "simple_auth_manager_passwords.json"):
+        shutil.copy2(prepared_airflow_home.path / name, home.path / name)
     return home

@@ -19,8 +19,8 @@ WAREHOUSE_WRITERS = (
 
 
 @pytest.fixture(scope="module")
-def report(airflow_home: AirflowHome) -> dict:
-    return airflow_home.python("dagbag_report.py", env=airflow_home.env())
+def report(prepared_airflow_home: AirflowHome) -> dict:
+    return prepared_airflow_home.python("dagbag_report.py", env=prepared_airflow_home.env())
 
 
 @pytest.fixture(scope="module")
