@@ -6,6 +6,8 @@ PY := $(VENV)/bin/python
 UV := $(VENV)/bin/uv
 STAMP := $(VENV)/.segmart-installed
 SCENARIO ?= clean
+# pytest workers for `make test`: the CI machine has 2 cores.
+TEST_WORKERS ?= 2
 
 # Customer-data software sends no usage telemetry.
 export DO_NOT_TRACK := 1
@@ -34,7 +36,7 @@ demo: install
 
 test: install
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/python -m pytest -q
+	$(VENV)/bin/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup
 
 lint: install
 	$(VENV)/bin/ruff check .

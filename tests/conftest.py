@@ -37,3 +37,19 @@ def demo_api():
     )
     yield api
     api.stop()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Groups for `make test` (`pytest -n 2 --dist loadgroup`): a group runs on one worker.
+
+    A module's tests stay together so its module fixtures are built once; the
+    modules that read the session's built dbt warehouse share one group for the
+    same reason. A test marked with its own `xdist_group` (a long one) runs apart.
+    """
+    for item in items:
+        if item.get_closest_marker("xdist_group"):
+            continue
+        shared = "built_warehouse" in item.fixturenames
+        group = "built_warehouse" if shared else item.module.__name__
+        item.add_marker(pytest.mark.xdist_group(group))

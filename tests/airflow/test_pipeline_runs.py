@@ -16,7 +16,7 @@ import pytest
 from segmart.run import run_pipeline
 from segmart.settings import Settings
 from tests.airflow.conftest import AirflowHome
-from tests.support import FROZEN_NOW, SOURCES, DemoApi
+from tests.support import FROZEN_NOW, NO_CLIENT_BUDGET, SOURCES, DemoApi
 
 pytestmark = pytest.mark.slow
 
@@ -44,6 +44,7 @@ def dag_env(home: AirflowHome, api: DemoApi, warehouse: Path) -> dict[str, str]:
         SEGMART_SCHEDULE="@daily",
         SEGMART_WAREHOUSE=str(warehouse / "segmart.duckdb"),
         SEGMART_PUBLISHED=str(warehouse / "published.duckdb"),
+        **NO_CLIENT_BUDGET,
         **connections,
     )
 
@@ -93,6 +94,8 @@ def airflow_run_id(run: dict) -> str:
     return "airflow__" + "".join(c if c.isalnum() or c in "_.-" else "_" for c in run["run_id"])
 
 
+# The suite's longest test (five pipeline runs): on a worker of its own under `make test`.
+@pytest.mark.xdist_group("airflow_backfill")
 def test_backfill_publishes_each_interval_in_order_and_ends_equal_to_one_run(
     airflow_home: AirflowHome, demo_api_factory, tmp_path: Path
 ) -> None:
@@ -131,6 +134,7 @@ def test_backfill_publishes_each_interval_in_order_and_ends_equal_to_one_run(
     settings = Settings.from_env(
         {
             **api.env(),
+            **NO_CLIENT_BUDGET,
             "SEGMART_WAREHOUSE": str(single / "segmart.duckdb"),
             "SEGMART_PUBLISHED": str(single / "published.duckdb"),
         }

@@ -19,6 +19,7 @@ import extract
 from segmart.settings import Settings
 from segmart.transform import dbt_build
 from segmart.warehouse import connect
+from tests.support import NO_CLIENT_BUDGET
 
 FIRST_AS_OF = datetime(2026, 5, 25, tzinfo=UTC)
 AS_OF = datetime(2026, 6, 1, tzinfo=UTC)
@@ -89,6 +90,7 @@ def built_warehouse(demo_api, tmp_path_factory) -> BuiltWarehouse:
     settings = Settings.from_env(
         {
             **demo_api.env(),
+            **NO_CLIENT_BUDGET,
             "SEGMART_WAREHOUSE": str(directory / "segmart.duckdb"),
             "SEGMART_PUBLISHED": str(directory / "published.duckdb"),
         }

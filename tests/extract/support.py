@@ -16,12 +16,11 @@ import yaml
 from demo_api.world import World
 from extract.config import load_source
 from segmart.settings import Settings
-from tests.support import FROZEN_NOW, DemoApi
+from tests.support import FROZEN_NOW, NO_CLIENT_BUDGET, DemoApi
+
+__all__ = ["NO_CLIENT_BUDGET"]  # re-exported for the extraction tests
 
 TIME_FIELDS = {"updated_at": "updated_at", "occurred_at": "occurred_at"}
-# The client budgets of the packaged configs match the demo API's defaults; tests
-# that run the API with fast limits lift the client budget the same way.
-NO_CLIENT_BUDGET = {f"SEGMART_{s.upper()}_RATE_LIMIT": "0" for s in ("shop", "crm", "esp", "web")}
 
 
 def utc(text: str) -> datetime:

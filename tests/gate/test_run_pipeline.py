@@ -20,7 +20,7 @@ import pytest
 
 from segmart import cli, warehouse
 from tests.gate.synthetic import settings_for
-from tests.support import FROZEN_NOW
+from tests.support import FROZEN_NOW, NO_CLIENT_BUDGET
 
 extract = pytest.importorskip("extract")
 if not hasattr(extract, "run_extract"):
@@ -46,7 +46,7 @@ def segmart_run(tmp: Path, api, *args: str) -> Finished:
     settings = settings_for(tmp)
     out, err = io.StringIO(), io.StringIO()
     with pytest.MonkeyPatch.context() as patch:
-        for name, value in api.env().items():
+        for name, value in {**api.env(), **NO_CLIENT_BUDGET}.items():
             patch.setenv(name, value)
         patch.setenv("SEGMART_WAREHOUSE", str(settings.warehouse))
         patch.setenv("SEGMART_PUBLISHED", str(settings.published))
