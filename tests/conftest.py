@@ -39,17 +39,22 @@ def demo_api():
     api.stop()
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+# Session fixtures that cost tens of seconds: their users run on one worker.
+SHARED_SESSION_FIXTURES = ("built_warehouse", "prepared_airflow_home")
+
+
+def pytest_itemcollected(item: pytest.Item) -> None:
     """Groups for `make test` (`pytest -n 2 --dist loadgroup`): a group runs on one worker.
 
     A module's tests stay together so its module fixtures are built once; the
-    modules that read the session's built dbt warehouse share one group for the
-    same reason. A test marked with its own `xdist_group` (a long one) runs apart.
+    modules that read the session's built dbt warehouse, and those that need the
+    prepared Airflow home, share one group each for the same reason. A test
+    marked with its own `xdist_group` (a long one) runs apart.
+    Marked here, at collection, because xdist reads the marks in its own
+    `pytest_collection_modifyitems`.
     """
-    for item in items:
-        if item.get_closest_marker("xdist_group"):
-            continue
-        shared = "built_warehouse" in item.fixturenames
-        group = "built_warehouse" if shared else item.module.__name__
-        item.add_marker(pytest.mark.xdist_group(group))
+    if item.get_closest_marker("xdist_group"):
+        return
+    shared = [name for name in SHARED_SESSION_FIXTURES if name in item.fixturenames]
+    group = shared[0] if shared else item.module.__name__
+    item.add_marker(pytest.mark.xdist_group(group))
