@@ -89,13 +89,32 @@ def standalone(airflow_home: AirflowHome, tmp_path: Path) -> Iterator[str]:
         assert f"login: {LOGIN[0]} / {LOGIN[1]}" in log.read_text()
         yield base
     finally:
-        # The script and all Airflow processes it started share one session.
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        stop_process_group(process)
+
+
+def stop_process_group(process: subprocess.Popen, grace: float = 60) -> None:
+    """Stop the script and every Airflow process it started (they share one group).
+
+    The script can exit before its scheduler does (seen: a scheduler outlived the
+    test and kept polling its metadata DB): wait for the whole group, not the script.
+    """
+    os.killpg(process.pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        process.poll()  # reap the script, or the group never looks empty
+        if not group_alive(process.pid):
+            return
+        time.sleep(0.5)  # a non-child's exit has no event to wait on
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+
+
+def group_alive(group: int) -> bool:
+    try:
+        os.killpg(group, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium (.ci/run installs it)")
