@@ -16,9 +16,7 @@ import yaml
 from demo_api.world import World
 from extract.config import load_source
 from segmart.settings import Settings
-from tests.support import FROZEN_NOW, NO_CLIENT_BUDGET, DemoApi
-
-__all__ = ["NO_CLIENT_BUDGET"]  # re-exported for the extraction tests
+from tests.support import FROZEN_NOW, DemoApi
 
 TIME_FIELDS = {"updated_at": "updated_at", "occurred_at": "occurred_at"}
 

@@ -10,7 +10,6 @@ import time
 
 from segmart import warehouse
 from tests.extract.support import (
-    NO_CLIENT_BUDGET,
     expected,
     landing_lines,
     loaded,
@@ -19,6 +18,7 @@ from tests.extract.support import (
     utc,
     world,
 )
+from tests.support import NO_CLIENT_BUDGET
 
 KEYS = [f"demo-{source}-key" for source in ("shop", "crm", "esp", "web")]
 

@@ -7,8 +7,8 @@ import pytest
 from extract import ExtractFailed, run_extract
 from extract.errors import ClientError, RecordError, RetriesExhausted
 from segmart import warehouse
-from tests.extract.support import NO_CLIENT_BUDGET, make_settings, utc, write_sources
-from tests.support import FROZEN_NOW
+from tests.extract.support import make_settings, utc, write_sources
+from tests.support import FROZEN_NOW, NO_CLIENT_BUDGET
 
 START, END = utc("2026-01-01T00:00:00Z"), utc("2026-06-01T00:00:00Z")
 

@@ -6,7 +6,8 @@ import pytest
 
 from extract import list_streams, run_extract
 from segmart import warehouse
-from tests.extract.support import NO_CLIENT_BUDGET, expected, loaded, make_settings, utc, world
+from tests.extract.support import expected, loaded, make_settings, utc, world
+from tests.support import NO_CLIENT_BUDGET
 
 START, END = utc("2024-01-01T00:00:00Z"), utc("2026-06-01T00:00:00Z")
 STYLES = {

@@ -7,13 +7,12 @@ import pytest
 from extract import list_streams, run_extract
 from segmart import warehouse
 from tests.extract.support import (
-    NO_CLIENT_BUDGET,
     make_settings,
     raw_snapshot,
     utc,
     write_sources,
 )
-from tests.support import FROZEN_NOW
+from tests.support import FROZEN_NOW, NO_CLIENT_BUDGET
 
 START, END = utc("2026-03-01T00:00:00Z"), utc("2026-06-01T00:00:00Z")
 TABLES = [f"raw.{source}__{stream}" for source, stream in list_streams()]

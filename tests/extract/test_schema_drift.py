@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from extract import run_extract
 from segmart import warehouse
-from tests.extract.support import NO_CLIENT_BUDGET, make_settings, utc, world
-from tests.support import FROZEN_NOW
+from tests.extract.support import make_settings, utc, world
+from tests.support import FROZEN_NOW, NO_CLIENT_BUDGET
 
 
 def test_schema_drift_loads_and_keeps_the_new_fields(demo_api_factory, tmp_path):
