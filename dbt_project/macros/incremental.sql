@@ -11,3 +11,39 @@
     {%- endif -%}
     {{ return("cast('1900-01-01 00:00:00' as timestamp)") }}
 {%- endmacro %}
+
+{#-
+  The raw rows a staging build reads: the latest version per record among all
+  raw rows on a full refresh, among the rows extracted since the last build
+  on an incremental one (macros/latest_version.sql).
+-#}
+{% macro raw_rows_to_stage(relation) -%}
+    {%- if is_incremental() -%}
+        {{ latest_raw_version(relation, where='_extracted_at >= ' ~ extracted_watermark()) }}
+    {%- else -%}
+        {{ latest_raw_version(relation) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#-
+  The latest version per `key` of the rows just staged (`new_rows`, a CTE)
+  and, on an incremental build, the row kept so far for the same key, so an
+  incremental build keeps what a full refresh would: newest `updated_at`,
+  then newest `_extracted_at`.
+-#}
+{% macro latest_of_staged_and_kept(new_rows, key, updated_at) -%}
+    {%- if is_incremental() -%}
+        select * from (
+            select * from {{ new_rows }}
+            union all
+            select * from {{ this }}
+            where {{ key }} in (select {{ key }} from {{ new_rows }})
+        ) as candidates
+        qualify row_number() over (
+            partition by {{ key }}
+            order by {{ updated_at }} desc, _extracted_at desc
+        ) = 1
+    {%- else -%}
+        select * from {{ new_rows }}
+    {%- endif -%}
+{%- endmacro %}

@@ -1,17 +1,40 @@
 {#-
-  The latest raw version of each record: by record_updated_at, then
-  _extracted_at. Staging ranks raw rows on these plain columns before parsing
-  any JSON, so only the surviving version's record is parsed.
+  The latest raw version of each record (by record_updated_at, then
+  _extracted_at) among the raw rows matching `where`. The ranking reads only
+  the plain key columns; the winners are then fetched by row id, so each
+  surviving record's JSON is read once and no losing version is parsed or
+  carried through the window (at 20M order rows: half the staging time).
+  `relation` must be the raw table itself, not a CTE over it: row ids belong
+  to tables. Unit tests, whose inputs are CTEs, override raw_row_id.
 -#}
-{% macro latest_raw_version(relation) -%}
-    select * from (
-        select
-            *,
-            row_number() over (
-                partition by record_id
-                order by record_updated_at desc, _extracted_at desc
-            ) as raw_version_rank
-        from {{ relation }}
-    ) as versions
-    where raw_version_rank = 1
+{% macro latest_raw_version(relation, where='true') -%}
+    select * from {{ relation }}
+    where
+        {{ where }}
+        and {{ raw_row_id() }} in (
+            select raw_row_id from (
+                select
+                    {{ raw_row_id() }} as raw_row_id,
+                    row_number() over (
+                        partition by record_id
+                        order by record_updated_at desc, _extracted_at desc
+                    ) as raw_version_rank
+                from {{ relation }}
+                where {{ where }}
+            ) as versions
+            where raw_version_rank = 1
+        )
+{%- endmacro %}
+
+{#- A table row's physical id, unique within the table. -#}
+{% macro raw_row_id() -%}
+    {{ return(adapter.dispatch('raw_row_id', 'segmart')()) }}
+{%- endmacro %}
+
+{% macro default__raw_row_id() -%}
+    {{ exceptions.raise_compiler_error("raw_row_id: no implementation for adapter " ~ adapter.type() ~ "; add " ~ adapter.type() ~ "__raw_row_id in macros/latest_version.sql") }}
+{%- endmacro %}
+
+{% macro duckdb__raw_row_id() -%}
+    rowid
 {%- endmacro %}

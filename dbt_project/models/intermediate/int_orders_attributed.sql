@@ -1,36 +1,27 @@
 -- Orders with their resolved customer and whether they qualify at as_of:
--- latest known status paid or fulfilled, created before as_of.
+-- latest known status paid or fulfilled, created before as_of. A view: the
+-- as_of-free part is the incremental int_orders_resolved.
 with
 
 orders as (
-    select * from {{ ref('stg_shop__orders') }}
-),
-
-shop_identity as (
-    select
-        customer_id,
-        source_customer_id
-    from {{ ref('int_customer_records_resolved') }}
-    where source = 'shop'
+    select * from {{ ref('int_orders_resolved') }}
 ),
 
 final as (
     select
-        orders.order_id,
-        shop_identity.customer_id,
-        orders.shop_customer_id,
-        orders.status,
-        orders.currency,
-        orders.order_total,
+        order_id,
+        customer_id,
+        shop_customer_id,
+        status,
+        currency,
+        order_total,
         coalesce(
-            orders.status in ('paid', 'fulfilled') and orders.created_at < {{ as_of() }},
+            status in ('paid', 'fulfilled') and created_at < {{ as_of() }},
             false
         ) as is_qualifying,
-        orders.created_at,
-        orders.updated_at
+        created_at,
+        updated_at
     from orders
-    left join shop_identity
-        on orders.shop_customer_id = shop_identity.source_customer_id
 )
 
 select * from final

@@ -6,52 +6,47 @@
     )
 }}
 
--- Incremental: rows extracted since the last build compete with the row kept
--- so far for the same id (the latest of all older versions), so the result
--- equals a full refresh's latest-version pick.
+-- The latest raw version per event among the rows to build; incremental: the
+-- rows extracted since the last build, which then compete with the row kept
+-- so far for the same id, so the result equals a full refresh's.
 with
 
 source as (
-    select * from {{ source('esp', 'email_events') }}
-    {% if is_incremental() %}
-        where _extracted_at >= {{ extracted_watermark() }}
-    {% endif %}
+    {{ raw_rows_to_stage(source('esp', 'email_events')) }}
+),
+
+parsed as (
+    select
+        record_id,
+        record_updated_at,
+        _extracted_at,
+        {{ json_fields('record', {
+            'campaign_id': 'varchar',
+            'email': 'varchar',
+            'type': 'varchar',
+        }) }}
+    from source
 ),
 
 renamed as (
     select
         -- ids
         cast(record_id as varchar) as email_event_id,
-        {{ json_text('record', 'campaign_id') }} as campaign_id,
+        campaign_id,
 
         -- strings
-        {{ trim_whitespace(json_text('record', 'email')) }} as email,
-        {{ canonical_email(json_text('record', 'email')) }} as email_canonical,
-        {{ to_enum(json_text('record', 'type')) }} as event_type,
+        {{ trim_whitespace('email') }} as email,
+        {{ canonical_email('email') }} as email_canonical,
+        {{ to_enum('type') }} as event_type,
 
         -- timestamps
         record_updated_at as occurred_at,
         _extracted_at
-    from source
+    from parsed
 ),
 
-candidates as (
-    select * from renamed
-    {% if is_incremental() %}
-        union all
-        select * from {{ this }}
-        where email_event_id in (select renamed.email_event_id from renamed)
-    {% endif %}
-),
-
-ranked as (
-    select
-        *,
-        row_number() over (
-            partition by email_event_id
-            order by occurred_at desc, _extracted_at desc
-        ) as version_rank
-    from candidates
+latest as (
+    {{ latest_of_staged_and_kept('renamed', 'email_event_id', 'occurred_at') }}
 ),
 
 final as (
@@ -63,8 +58,7 @@ final as (
         event_type,
         occurred_at,
         _extracted_at
-    from ranked
-    where version_rank = 1
+    from latest
 )
 
 select * from final

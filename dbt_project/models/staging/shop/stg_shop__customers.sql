@@ -1,12 +1,34 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='shop_customer_id',
+        incremental_strategy='delete+insert',
+    )
+}}
+
+-- The latest raw version per customer among the rows to build; incremental:
+-- the rows extracted since the last build, which then compete with the row
+-- kept so far for the same customer, so the result equals a full refresh's.
 with
 
 source as (
-    select * from {{ source('shop', 'customers') }}
+    {{ raw_rows_to_stage(source('shop', 'customers')) }}
 ),
 
--- The latest raw version per id first, so only its JSON is parsed.
-latest as (
-    {{ latest_raw_version('source') }}
+parsed as (
+    select
+        record_id,
+        record_updated_at,
+        _extracted_at,
+        {{ json_fields('record', {
+            'email': 'varchar',
+            'first_name': 'varchar',
+            'last_name': 'varchar',
+            'phone': 'varchar',
+            'default_address': {'city': 'varchar', 'country_code': 'varchar'},
+            'created_at': 'varchar',
+        }) }}
+    from source
 ),
 
 renamed as (
@@ -15,19 +37,23 @@ renamed as (
         cast(record_id as varchar) as shop_customer_id,
 
         -- strings
-        {{ trim_whitespace(json_text('record', 'email')) }} as email,
-        {{ canonical_email(json_text('record', 'email')) }} as email_canonical,
-        nullif(trim({{ json_text('record', 'first_name') }}), '') as first_name,
-        nullif(trim({{ json_text('record', 'last_name') }}), '') as last_name,
-        nullif(trim({{ json_text('record', 'phone') }}), '') as phone,
-        nullif(trim({{ json_text('record', 'default_address.city') }}), '') as city,
-        nullif(trim({{ json_text('record', 'default_address.country_code') }}), '') as country,
+        {{ trim_whitespace('email') }} as email,
+        {{ canonical_email('email') }} as email_canonical,
+        nullif(trim(first_name), '') as first_name,
+        nullif(trim(last_name), '') as last_name,
+        nullif(trim(phone), '') as phone,
+        nullif(trim(default_address['city']), '') as city,
+        nullif(trim(default_address['country_code']), '') as country,
 
         -- timestamps
-        {{ to_utc_timestamp(json_text('record', 'created_at')) }} as created_at,
+        {{ to_utc_timestamp('created_at') }} as created_at,
         record_updated_at as updated_at,
         _extracted_at
-    from latest
+    from parsed
+),
+
+latest as (
+    {{ latest_of_staged_and_kept('renamed', 'shop_customer_id', 'updated_at') }}
 ),
 
 final as (
@@ -43,7 +69,7 @@ final as (
         created_at,
         updated_at,
         _extracted_at
-    from renamed
+    from latest
 )
 
 select * from final

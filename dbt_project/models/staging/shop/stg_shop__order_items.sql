@@ -34,15 +34,15 @@ final as (
         -- ids
         order_id || '-' || cast(line_number as varchar) as order_item_id,
         order_id,
-        {{ json_text('line_item', 'product_id') }} as product_id,
+        line_item['product_id'] as product_id,
 
         -- strings
-        {{ json_text('line_item', 'sku') }} as sku,
+        line_item['sku'] as sku,
 
         -- numerics
         cast(line_number as integer) as line_number,
-        cast({{ json_text('line_item', 'quantity') }} as integer) as quantity,
-        {{ to_money(json_text('line_item', 'price')) }} as unit_price,
+        cast(line_item['quantity'] as integer) as quantity,
+        {{ to_money("line_item['price']") }} as unit_price,
 
         -- timestamps
         _extracted_at

@@ -6,58 +6,61 @@
     )
 }}
 
--- Incremental: rows extracted since the last build compete with the row kept
--- so far for the same order (the latest of all older versions), so the result
--- equals a full refresh's latest-version pick.
+-- The latest raw version per order among the rows to build; incremental: the
+-- rows extracted since the last build, which then compete with the row kept
+-- so far for the same order, so the result equals a full refresh's pick.
 with
 
 source as (
-    select * from {{ source('shop', 'orders') }}
-    {% if is_incremental() %}
-        where _extracted_at >= {{ extracted_watermark() }}
-    {% endif %}
+    {{ raw_rows_to_stage(source('shop', 'orders')) }}
+),
+
+parsed as (
+    select
+        record_id,
+        record_updated_at,
+        _extracted_at,
+        {{ json_fields('record', {
+            'customer_id': 'varchar',
+            'status': 'varchar',
+            'currency': 'varchar',
+            'total': 'varchar',
+            'created_at': 'varchar',
+            'line_items': [{
+                'product_id': 'varchar',
+                'sku': 'varchar',
+                'quantity': 'varchar',
+                'price': 'varchar',
+            }],
+        }) }}
+    from source
 ),
 
 renamed as (
     select
         -- ids
         cast(record_id as varchar) as order_id,
-        {{ json_text('record', 'customer_id') }} as shop_customer_id,
+        customer_id as shop_customer_id,
 
         -- strings
-        {{ to_enum(json_text('record', 'status')) }} as status,
-        upper(trim({{ json_text('record', 'currency') }})) as currency,
+        {{ to_enum('status') }} as status,
+        upper(trim(currency)) as currency,
 
         -- numerics
-        {{ to_money(json_text('record', 'total')) }} as order_total,
+        {{ to_money('total') }} as order_total,
 
         -- nested: unnested by stg_shop__order_items
-        {{ json_array('record', 'line_items') }} as line_items,
+        line_items,
 
         -- timestamps
-        {{ to_utc_timestamp(json_text('record', 'created_at')) }} as created_at,
+        {{ to_utc_timestamp('created_at') }} as created_at,
         record_updated_at as updated_at,
         _extracted_at
-    from source
+    from parsed
 ),
 
-candidates as (
-    select * from renamed
-    {% if is_incremental() %}
-        union all
-        select * from {{ this }}
-        where order_id in (select renamed.order_id from renamed)
-    {% endif %}
-),
-
-ranked as (
-    select
-        *,
-        row_number() over (
-            partition by order_id
-            order by updated_at desc, _extracted_at desc
-        ) as version_rank
-    from candidates
+latest as (
+    {{ latest_of_staged_and_kept('renamed', 'order_id', 'updated_at') }}
 ),
 
 final as (
@@ -71,8 +74,7 @@ final as (
         created_at,
         updated_at,
         _extracted_at
-    from ranked
-    where version_rank = 1
+    from latest
 )
 
 select * from final

@@ -1,12 +1,8 @@
 with
 
-source as (
-    select * from {{ source('shop', 'products') }}
-),
-
 -- The latest raw version per id first, so only its JSON is parsed.
 latest as (
-    {{ latest_raw_version('source') }}
+    {{ latest_raw_version(source('shop', 'products')) }}
 ),
 
 renamed as (

@@ -6,51 +6,48 @@
     )
 }}
 
--- Incremental: rows extracted since the last build compete with the row kept
+-- The latest raw version per event among the rows to build; incremental: the
+-- rows extracted since the last build, which then compete with the row kept
 -- so far for the same id, so the result equals a full refresh's.
 with
 
 source as (
-    select * from {{ source('web', 'events') }}
-    {% if is_incremental() %}
-        where _extracted_at >= {{ extracted_watermark() }}
-    {% endif %}
+    {{ raw_rows_to_stage(source('web', 'events')) }}
+),
+
+parsed as (
+    select
+        record_id,
+        record_updated_at,
+        _extracted_at,
+        {{ json_fields('record', {
+            'anonymous_id': 'varchar',
+            'customer_id': 'varchar',
+            'product_id': 'varchar',
+            'type': 'varchar',
+        }) }}
+    from source
 ),
 
 renamed as (
     select
         -- ids
         cast(record_id as varchar) as web_event_id,
-        {{ json_text('record', 'anonymous_id') }} as anonymous_id,
-        {{ json_text('record', 'customer_id') }} as shop_customer_id,
-        {{ json_text('record', 'product_id') }} as product_id,
+        anonymous_id,
+        customer_id as shop_customer_id,
+        product_id,
 
         -- strings
-        {{ to_enum(json_text('record', 'type')) }} as event_type,
+        {{ to_enum('type') }} as event_type,
 
         -- timestamps
         record_updated_at as occurred_at,
         _extracted_at
-    from source
+    from parsed
 ),
 
-candidates as (
-    select * from renamed
-    {% if is_incremental() %}
-        union all
-        select * from {{ this }}
-        where web_event_id in (select renamed.web_event_id from renamed)
-    {% endif %}
-),
-
-ranked as (
-    select
-        *,
-        row_number() over (
-            partition by web_event_id
-            order by occurred_at desc, _extracted_at desc
-        ) as version_rank
-    from candidates
+latest as (
+    {{ latest_of_staged_and_kept('renamed', 'web_event_id', 'occurred_at') }}
 ),
 
 final as (
@@ -62,8 +59,7 @@ final as (
         event_type,
         occurred_at,
         _extracted_at
-    from ranked
-    where version_rank = 1
+    from latest
 )
 
 select * from final
