@@ -204,6 +204,7 @@ def main(argv: list[str] | None = None) -> int:
             k: getattr(args, k) for k in ("customers", "orders", "web_events", "email_events")
         },
         "memory_limit": os.environ.get("SEGMART_DUCKDB_MEMORY_LIMIT", "(default)"),
+        "dbt_threads": os.environ.get("SEGMART_DBT_THREADS", "(default)"),
         "cpus": os.cpu_count(),
     }
     if args.reuse_raw:

@@ -8,21 +8,26 @@
   to tables. Unit tests, whose inputs are CTEs, override raw_row_id.
 -#}
 {% macro latest_raw_version(relation, where='true') -%}
+    {{ latest_version(relation, 'record_id', 'record_updated_at', where) }}
+{%- endmacro %}
+
+{#- The same for any table with a key, an update time and _extracted_at. -#}
+{% macro latest_version(relation, key, updated_at, where='true') -%}
     select * from {{ relation }}
     where
         {{ where }}
         and {{ raw_row_id() }} in (
-            select raw_row_id from (
+            select version_row_id from (
                 select
-                    {{ raw_row_id() }} as raw_row_id,
+                    {{ raw_row_id() }} as version_row_id,
                     row_number() over (
-                        partition by record_id
-                        order by record_updated_at desc, _extracted_at desc
-                    ) as raw_version_rank
+                        partition by {{ key }}
+                        order by {{ updated_at }} desc, _extracted_at desc
+                    ) as version_rank
                 from {{ relation }}
                 where {{ where }}
             ) as versions
-            where raw_version_rank = 1
+            where version_rank = 1
         )
 {%- endmacro %}
 

@@ -1,17 +1,8 @@
+-- The latest version of each contact (by updated_at, then _extracted_at).
 with
 
-versions as (
-    select * from {{ ref('stg_crm__contact_versions') }}
-),
-
-ranked as (
-    select
-        *,
-        row_number() over (
-            partition by crm_contact_id
-            order by updated_at desc, _extracted_at desc
-        ) as version_rank
-    from versions
+latest as (
+    {{ latest_version(ref('stg_crm__contact_versions'), 'crm_contact_id', 'updated_at') }}
 ),
 
 final as (
@@ -29,8 +20,7 @@ final as (
         signup_at,
         updated_at,
         _extracted_at
-    from ranked
-    where version_rank = 1
+    from latest
 )
 
 select * from final
