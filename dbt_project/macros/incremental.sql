@@ -47,3 +47,20 @@
         select * from {{ new_rows }}
     {%- endif -%}
 {%- endmacro %}
+
+{#-
+  Pre-hook of a model incremental by extraction slice: delete the slices that
+  raw no longer holds (a slice reloaded with no rows), which the model's own
+  delete+insert, keyed on the slices it reads, cannot see.
+-#}
+{% macro drop_slices_gone_from_raw(raw_relation) -%}
+    {%- if is_incremental() -%}
+        delete from {{ this }} as kept
+        where not exists (
+            select 1 from {{ raw_relation }} as raw_rows
+            where
+                raw_rows._interval_start = kept._interval_start
+                and raw_rows._interval_end = kept._interval_end
+        )
+    {%- endif -%}
+{%- endmacro %}

@@ -1,8 +1,24 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key=['_interval_start', '_interval_end'],
+        incremental_strategy='delete+insert',
+        pre_hook="{{ drop_slices_gone_from_raw(source('crm', 'contacts')) }}",
+    )
+}}
+
 -- Every extracted version of each contact: the consent timeline needs them.
+-- Incremental by extraction slice, mirroring raw: a reloaded slice replaces
+-- its rows (a re-pull can lose versions: a contact changed since has moved to
+-- a later window), and the pre-hook drops slices raw no longer holds, so the
+-- table always equals a full refresh.
 with
 
 source as (
     select * from {{ source('crm', 'contacts') }}
+    {% if is_incremental() %}
+        where _extracted_at >= {{ extracted_watermark() }}
+    {% endif %}
 ),
 
 parsed as (
@@ -10,6 +26,8 @@ parsed as (
         record_id,
         record_updated_at,
         _extracted_at,
+        _interval_start,
+        _interval_end,
         {{ json_fields('record', {
             'email': 'varchar',
             'first_name': 'varchar',
@@ -47,7 +65,9 @@ renamed as (
         cast(birth_date as date) as birth_date,
         {{ to_utc_timestamp('signup_at') }} as signup_at,
         record_updated_at as updated_at,
-        _extracted_at
+        _extracted_at,
+        _interval_start,
+        _interval_end
     from parsed
 ),
 
