@@ -250,4 +250,15 @@ def main(args: argparse.Namespace) -> int:
     )
     for test in result["failed_tests"]:
         print(f"  {test['status']}: {test['name']} ({test['failures']} failing rows)")
+    errors = [
+        n for n in result["nodes"] if n["status"] == "error" and n["resource_type"] == "model"
+    ]
+    for node in errors:
+        print(f"  error: {node['name']}: {node['message']}")
+    if any("out of sync" in str(node["message"]) for node in errors):
+        # An upgrade changed an incremental model's columns; nothing was published.
+        print(
+            "  an incremental model's columns changed since this warehouse was built: "
+            "run `segmart transform --full-refresh` once"
+        )
     return 0 if result["success"] else 1

@@ -54,7 +54,11 @@
   delete+insert, keyed on the slices it reads, cannot see.
 -#}
 {% macro drop_slices_gone_from_raw(raw_relation) -%}
-    {%- if is_incremental() -%}
+    {#- A table from before slices were kept has no slice columns: skip, and
+        on_schema_change stops the model with dbt's own message. -#}
+    {%- set kept_columns = adapter.get_columns_in_relation(this) | map(attribute='name') | list
+        if execute and is_incremental() else [] -%}
+    {%- if '_interval_start' in kept_columns -%}
         delete from {{ this }} as kept
         where not exists (
             select 1 from {{ raw_relation }} as raw_rows

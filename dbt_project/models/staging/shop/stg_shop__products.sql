@@ -5,23 +5,37 @@ latest as (
     {{ latest_raw_version(source('shop', 'products')) }}
 ),
 
+parsed as (
+    select
+        record_id,
+        record_updated_at,
+        _extracted_at,
+        {{ json_fields('record', {
+            'sku': 'varchar',
+            'title': 'varchar',
+            'category': 'varchar',
+            'price': 'varchar',
+        }) }}
+    from latest
+),
+
 renamed as (
     select
         -- ids
         cast(record_id as varchar) as product_id,
 
         -- strings
-        {{ json_text('record', 'sku') }} as sku,
-        {{ json_text('record', 'title') }} as title,
-        {{ to_enum(json_text('record', 'category')) }} as category,
+        sku,
+        title,
+        {{ to_enum('category') }} as category,
 
         -- numerics
-        {{ to_money(json_text('record', 'price')) }} as price,
+        {{ to_money('price') }} as price,
 
         -- timestamps
         record_updated_at as updated_at,
         _extracted_at
-    from latest
+    from parsed
 ),
 
 final as (
