@@ -159,15 +159,16 @@ def row_counts(settings: Settings) -> dict[str, int]:
         con.close()
 
 
-def run_models(settings: Settings, as_of: datetime, select: str) -> dict:
-    """`dbt run --full-refresh` of a selection (no tests): the like-for-like yardstick."""
-    result = _invoke(
-        settings,
-        ["run", "--full-refresh", "--select", select,
-         "--vars", json.dumps({"as_of": format_as_of(as_of)})],
-    )  # fmt: skip
+def run_dbt(settings: Settings, as_of: datetime, args: list[str]) -> dict:
+    """One dbt command at `as_of` that must succeed (a failed build is no timing)."""
+    result = _invoke(settings, [*args, "--vars", json.dumps({"as_of": format_as_of(as_of)})])
     assert result.success, result.exception
     return {"nodes": _node_results(result)}
+
+
+def run_models(settings: Settings, as_of: datetime, select: str) -> dict:
+    """`dbt run --full-refresh` of a selection (no tests): the like-for-like yardstick."""
+    return run_dbt(settings, as_of, ["run", "--full-refresh", "--select", select])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -256,11 +257,11 @@ def main(argv: list[str] | None = None) -> int:
         # eager indirect selection would add every test whose parents are selected).
         timed(
             "rebuild_no_new_data_models_only_s",
-            lambda: _invoke(
+            lambda: run_dbt(
                 settings,
+                later,
                 ["build", "--select", "resource_type:model resource_type:seed",
-                 "--indirect-selection", "empty",
-                 "--vars", json.dumps({"as_of": format_as_of(later)})],
+                 "--indirect-selection", "empty"],
             ),
             results,
         )  # fmt: skip

@@ -256,7 +256,7 @@ def main(args: argparse.Namespace) -> int:
     for node in errors:
         print(f"  error: {node['name']}: {node['message']}")
     if any("out of sync" in str(node["message"]) for node in errors):
-        # An upgrade changed an incremental model's columns; nothing was published.
+        # An upgrade changed an incremental model's columns (on_schema_change: fail).
         print(
             "  an incremental model's columns changed since this warehouse was built: "
             "run `segmart transform --full-refresh` once"
