@@ -97,10 +97,24 @@ if [[ "${SEGMART_AIRFLOW_SETUP_ONLY:-0}" == "1" ]]; then
 fi
 
 DEMO_PID=""
-cleanup() {
+STANDALONE_PID=""
+stop() {
+    trap - EXIT INT TERM
+    if [[ -n "$STANDALONE_PID" ]]; then
+        # Each Airflow component stops cleanly on SIGTERM, but `airflow standalone`
+        # passes no signal on (on SIGTERM it dies alone and its scheduler runs on; on
+        # SIGINT it can hang reaping them): signal its whole process group.
+        kill -TERM -- "-$STANDALONE_PID" 2>/dev/null || true
+        wait "$STANDALONE_PID" 2>/dev/null || true
+        for _ in $(seq 60); do
+            kill -0 -- "-$STANDALONE_PID" 2>/dev/null || break
+            sleep 1 # processes that are not our children: nothing to wait on
+        done
+        kill -KILL -- "-$STANDALONE_PID" 2>/dev/null || true
+    fi
     if [[ -n "$DEMO_PID" ]]; then kill "$DEMO_PID" 2>/dev/null || true; fi
 }
-trap cleanup EXIT INT TERM
+trap stop EXIT INT TERM
 if [[ "${SEGMART_AIRFLOW_NO_DEMO_API:-0}" != "1" ]]; then
     if curl -fsS "http://127.0.0.1:${DEMO_PORT}/openapi.json" >/dev/null 2>&1; then
         echo "== demo API already serving on port $DEMO_PORT"
@@ -121,8 +135,14 @@ cat <<EOF
  backfill (UI: the DAG's "Backfill" button, or):
    AIRFLOW_HOME=$AIRFLOW_HOME .venv/bin/airflow backfill create --dag-id segmart_pipeline \\
        --from-date 2026-01-01T00:00:00 --to-date 2026-01-01T03:00:00 --max-active-runs 1
- Ctrl-C stops Airflow and the demo API.
+ Ctrl-C (or SIGTERM to this script) stops Airflow and the demo API.
 ==============================================================================
 
 EOF
-airflow standalone
+# In the background, so this shell handles signals (bash runs a trap only after a
+# foreground command ends), and in a process group of its own (job control) that
+# stop() can signal as a whole.
+set -m
+airflow standalone &
+STANDALONE_PID=$!
+wait "$STANDALONE_PID"

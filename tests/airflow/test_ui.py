@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -89,32 +90,42 @@ def standalone(airflow_home: AirflowHome, tmp_path: Path) -> Iterator[str]:
         assert f"login: {LOGIN[0]} / {LOGIN[1]}" in log.read_text()
         yield base
     finally:
-        stop_process_group(process)
+        stop_airflow_script(process)
 
 
-def stop_process_group(process: subprocess.Popen, grace: float = 60) -> None:
-    """Stop the script and every Airflow process it started (they share one group).
+def stop_airflow_script(process: subprocess.Popen, grace: float = 90) -> None:
+    """SIGTERM to the script alone, as a service manager sends it; every Airflow process
+    it started must then be gone (seen before: a scheduler outlived the script).
 
-    The script can exit before its scheduler does (seen: a scheduler outlived the
-    test and kept polling its metadata DB): wait for the whole group, not the script.
+    They all share the script's session (its Airflow runs in a process group of its own).
     """
-    os.killpg(process.pid, signal.SIGTERM)
+    process.send_signal(signal.SIGTERM)
     deadline = time.monotonic() + grace
     while time.monotonic() < deadline:
-        process.poll()  # reap the script, or the group never looks empty
-        if not group_alive(process.pid):
+        process.poll()  # reap the script, or its session never looks empty
+        if not session_members(process.pid):
             return
-        time.sleep(0.5)  # a non-child's exit has no event to wait on
-    os.killpg(process.pid, signal.SIGKILL)
+        time.sleep(0.5)  # non-children's exits have no event to wait on
+    left = session_members(process.pid)
+    while members := session_members(process.pid):
+        # By group, so that children forked meanwhile go too.
+        for pid in members:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(os.getpgid(pid), signal.SIGKILL)
+        process.poll()
     process.wait()
+    pytest.fail(f"{len(left)} processes outlived SIGTERM to scripts/airflow.sh by {grace} s")
 
 
-def group_alive(group: int) -> bool:
-    try:
-        os.killpg(group, 0)
-    except ProcessLookupError:
-        return False
-    return True
+def session_members(session: int) -> list[int]:
+    members = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            # pid (comm) state ppid pgrp session ...; comm may hold spaces.
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[3]) == session and fields[0] != "Z":
+                members.append(int(stat.parent.name))
+    return members
 
 
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium (.ci/run installs it)")
