@@ -189,11 +189,13 @@ def trigger_one_run(page) -> None:
     dialog.wait_for(state="hidden", timeout=90_000)
 
 
-# Airflow on SQLite: a backfill's runs are created in savepoints, and one fails with
-# SQLITE_BUSY when another connection writes between the savepoint's read and its first
-# insert (the triggered run's tasks write all the time). Airflow then removes the
-# half-made backfill and answers 503 "Database is locked"; the dialog retries three
-# times, then shows the error. A person tries again: so does this test, a few times.
+# Airflow on SQLite: a backfill's runs are created in savepoints after a commit, so each
+# starts as a read transaction whose first insert fails with SQLITE_BUSY if another
+# connection wrote meanwhile (our reading of Airflow 3.3's code; the triggered run's
+# tasks write all the time). Airflow removes the half-made backfill and answers 503
+# "Database is locked"; the dialog retries three times, then shows the error (seen:
+# one failed try on a quiet machine, all four under `make test`). A person tries again:
+# so does this test, a few times.
 SQLITE_LOCKED = "Database is locked"
 BACKFILL_ATTEMPTS = 5
 
