@@ -132,7 +132,8 @@ cat <<EOF
  login: admin / ${LOGIN_PASSWORD}
  DAG segmart_pipeline (schedule ${SEGMART_SCHEDULE:-@hourly}); trigger it from the UI or:
    AIRFLOW_HOME=$AIRFLOW_HOME .venv/bin/airflow dags trigger segmart_pipeline
- backfill (UI: the DAG's "Backfill" button, or):
+ backfill (UI: the DAG's "Backfill" button, or, on this SQLite database with Airflow
+ stopped, then start it again; README says why):
    AIRFLOW_HOME=$AIRFLOW_HOME .venv/bin/airflow backfill create --dag-id segmart_pipeline \\
        --from-date 2026-01-01T00:00:00 --to-date 2026-01-01T03:00:00 --max-active-runs 1
  Ctrl-C (or SIGTERM to this script) stops Airflow and the demo API.
