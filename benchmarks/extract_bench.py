@@ -25,8 +25,8 @@ from pathlib import Path
 import duckdb
 
 from extract import run_extract
+from segmart.core.settings import Settings
 from segmart.local_api import start_demo_api
-from segmart.settings import Settings
 
 NOW = "2026-06-01T00:00:00Z"
 START = datetime(2024, 1, 1, tzinfo=UTC)

@@ -27,9 +27,9 @@ from pathlib import Path
 
 from raw_generator import TABLES  # this folder: the bench runs as a script
 
-from segmart.settings import Settings
+from segmart.core.settings import Settings
+from segmart.core.warehouse import connect
 from segmart.transform import _invoke, _node_results, dbt_build, format_as_of
-from segmart.warehouse import connect
 
 ROOT = Path(__file__).resolve().parent.parent
 

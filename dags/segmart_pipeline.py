@@ -32,8 +32,8 @@ from airflow.sdk import (
 
 import extract
 from extract.config import load_source
-from segmart.run import marts_gate_step, publish_step, raw_gate_step
-from segmart.settings import Settings, api_key_variable, url_variable
+from segmart.core.settings import Settings, api_key_variable, url_variable
+from segmart.pipeline import marts_gate_step, publish_step, raw_gate_step
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +131,7 @@ def _mask(secret: str) -> None:
 
 
 def _watermarks(settings: Settings) -> dict[tuple[str, str], datetime]:
-    from segmart import warehouse
+    from segmart.core import warehouse
 
     # A writable open like every other warehouse task (this one holds the warehouse pool):
     # DuckDB refuses a read-only open in a process that already has the file open for
@@ -250,7 +250,7 @@ def segmart_pipeline() -> None:
     @task(pool=WAREHOUSE_POOL, retries=0, outlets=[PUBLISHED_SEGMENTS])
     def publish_segments(raw: dict, marts: dict, data_interval_end: datetime) -> dict:
         """Atomically replace published.duckdb; an older as_of only records history."""
-        from expectations.outcomes import GateResult
+        from segmart.core.outcomes import GateResult
 
         context = get_current_context()
         gate = GateResult.from_dict(raw).merged(GateResult.from_dict(marts))

@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from expectations import gx_runner
-from expectations.outcomes import GateResult, Outcome
 from expectations.suites import MARTS_SCHEMA, PUBLISHED_TABLES, Suite, marts_suites, raw_suites
-from segmart import warehouse
-from segmart.settings import Settings
+from segmart.core import warehouse
+from segmart.core.outcomes import GateResult, Outcome
+from segmart.core.settings import Settings
 
 __all__ = [
     "GateResult",

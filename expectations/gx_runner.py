@@ -17,8 +17,8 @@ from typing import Any
 
 import duckdb
 
-from expectations.outcomes import Outcome
 from expectations.suites import Suite
+from segmart.core.outcomes import Outcome
 
 DOCS_SITE = "segmart"
 EXAMPLES = 5

@@ -14,19 +14,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
+from segmart.core.contracts import MARTS_SCHEMA, PUBLISHED_TABLES
+
 Severity = Literal["critical", "warning"]
 CRITICAL: Severity = "critical"
 WARNING: Severity = "warning"
 
-MARTS_SCHEMA = "marts"
-PUBLISHED_TABLES = (
-    "customer_profiles",
-    "customer_identity",
-    "customer_rfm",
-    "customer_segments",
-    "segment_changes",
-    "email_audience",
-)
 RULE_SEGMENTS = (
     "frequent_buyers",
     "lapsed_customers",

@@ -10,7 +10,7 @@ from extract.config import ConfigError, parse_time
 from extract.errors import ExtractError, ExtractFailed
 from extract.progress import Progress
 from extract.runner import new_run_id, run_extract
-from segmart.settings import Settings
+from segmart.core.settings import Settings
 
 
 def _time(text: str):

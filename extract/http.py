@@ -19,7 +19,7 @@ from requests.adapters import HTTPAdapter
 from extract.config import AuthConfig, RetryPolicy
 from extract.errors import AuthError, ClientError, RetriesExhausted
 from extract.ratelimit import RateBudget
-from segmart.settings import SourceSettings, api_key_variable
+from segmart.core.settings import SourceSettings, api_key_variable
 
 RETRYABLE_EXCEPTIONS = (
     requests.ConnectionError,

@@ -18,8 +18,8 @@ from extract.config import format_time, parse_time, sources_dir, stream_config
 from extract.errors import ExtractError
 from extract.landing import LandedSlice
 from extract.watermarks import advance_watermark
-from segmart import warehouse
-from segmart.settings import Settings
+from segmart.core import warehouse
+from segmart.core.settings import Settings
 
 RAW_DDL = """
 create table if not exists {table} (

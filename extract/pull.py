@@ -24,7 +24,7 @@ from extract.http import SourceClient, redact_url
 from extract.landing import LandedSlice, LandingWriter, slice_directory
 from extract.paginators import first_params, paginator
 from extract.ratelimit import RateBudget
-from segmart.settings import Settings
+from segmart.core.settings import Settings
 
 OnPage = Callable[[LandedSlice], None]
 

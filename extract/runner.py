@@ -21,8 +21,8 @@ from extract.load import load_slice, record_failure
 from extract.progress import Progress
 from extract.pull import as_utc, pull_slice
 from extract.watermarks import read_watermark
-from segmart import warehouse
-from segmart.settings import Settings
+from segmart.core import warehouse
+from segmart.core.settings import Settings
 
 MAX_CONCURRENT_PULLS = 8
 

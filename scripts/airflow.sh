@@ -46,7 +46,7 @@ LOGIN_PASSWORD="$(python -c 'import json,sys; print(json.load(open(sys.argv[1]))
 
 if [[ "${SEGMART_AIRFLOW_SKIP_SETUP:-0}" != "1" ]]; then
 echo "== building the dbt manifest (the DAG renders dbt from it, never by running dbt)"
-python -c 'from segmart.settings import Settings; from segmart.transform import build_manifest; print(build_manifest(Settings.from_env()))'
+python -c 'from segmart.core.settings import Settings; from segmart.transform import build_manifest; print(build_manifest(Settings.from_env()))'
 
 echo "== airflow db migrate ($AIRFLOW_HOME)"
 airflow db migrate >"$AIRFLOW_HOME/db-migrate.log" 2>&1 || { cat "$AIRFLOW_HOME/db-migrate.log"; exit 1; }

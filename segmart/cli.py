@@ -11,17 +11,20 @@ import argparse
 import importlib
 import sys
 
-from segmart.settings import SettingsError
+from segmart.core.settings import SettingsError
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "demo-api": ("demo_api.cli", "serve the bundled demo source APIs"),
     "extract": ("extract.cli", "pull API slices into landing files and load them into raw tables"),
-    "transform": ("segmart.transform", "dbt build of staging, intermediate and marts"),
-    "validate": ("segmart.validate", "run the quality gate (GX suites + dbt tests)"),
-    "publish": ("segmart.publish", "publish audited marts to the published database"),
-    "run": ("segmart.run", "extract -> load -> dbt build -> gate -> publish"),
-    "status": ("segmart.status", "watermarks, last runs, last gate decision, what is published"),
-    "demo": ("segmart.demo", "demo API on a free port plus `segmart run` against it"),
+    "transform": ("segmart.commands.transform", "dbt build of staging, intermediate and marts"),
+    "validate": ("segmart.commands.validate", "run the quality gate (GX suites + dbt tests)"),
+    "publish": ("segmart.commands.publish", "publish audited marts to the published database"),
+    "run": ("segmart.commands.run", "extract -> load -> dbt build -> gate -> publish"),
+    "status": (
+        "segmart.commands.status",
+        "watermarks, last runs, last gate decision, what is published",
+    ),
+    "demo": ("segmart.commands.demo", "demo API on a free port plus `segmart run` against it"),
 }
 
 

@@ -18,8 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from segmart import warehouse
-from segmart.settings import Settings
+from segmart.core import warehouse
+from segmart.core.settings import Settings
 
 log = logging.getLogger(__name__)
 

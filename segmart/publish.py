@@ -10,11 +10,9 @@ old file or the new one, never a mix. Every decision is logged in
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import signal
-import sys
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -23,10 +21,10 @@ from typing import Any
 
 import duckdb
 
-from expectations.outcomes import GateResult
-from expectations.suites import MARTS_SCHEMA, PUBLISHED_TABLES
-from segmart import warehouse
-from segmart.settings import Settings
+from segmart.core.contracts import MARTS_SCHEMA, PUBLISHED_TABLES
+from segmart.core import warehouse
+from segmart.core.outcomes import GateResult
+from segmart.core.settings import Settings
 
 # Test hook: a child publish SIGKILLs itself at this named point (tests/gate/).
 KILL_AT_VARIABLE = "SEGMART_PUBLISH_KILL_AT"
@@ -276,41 +274,3 @@ def _fsync_directory(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
-
-
-# --- command line ---------------------------------------------------------------------------
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--run-id", help="run whose gate decision to publish (default: latest)")
-    parser.add_argument("--as-of", help="as_of to publish (default: the run's gate as_of)")
-
-
-def main(args: argparse.Namespace) -> int:
-    from expectations.gate import load_gate_result
-
-    settings = Settings.from_env()
-    gate = load_gate_result(settings, args.run_id)
-    if gate is None:
-        print(
-            "segmart publish: no gate result found in meta.validation_results. "
-            "Run `segmart validate` (or `segmart run`) first.",
-            file=sys.stderr,
-        )
-        return 2
-    as_of = args.as_of or gate.as_of
-    if as_of is None:
-        print("segmart publish: the gate result has no as_of; pass --as-of.", file=sys.stderr)
-        return 2
-    result = publish(settings, gate.run_id, as_of, gate)
-    print_publish_result(result)
-    return 0 if result["status"] == "published" else 1
-
-
-def print_publish_result(result: dict[str, Any]) -> None:
-    print(f"publish {result['status']} (run {result['run_id']}, as_of {result['as_of']})")
-    print(f"  reason: {result['reason']}")
-    if result["tables"]:
-        print(f"  {result['published']}:")
-        for table, rows in result["tables"].items():
-            print(f"    {table:<20} {rows:>10} rows")

@@ -7,7 +7,6 @@ never matters. Test failures are reported, not raised: the gate decides.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import shutil
@@ -19,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from segmart.settings import Settings, SettingsError
+from segmart.core.settings import Settings, SettingsError
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
 MANIFEST = PROJECT_DIR / "target" / "manifest.json"
@@ -199,7 +198,7 @@ def build_manifest(settings: Settings) -> Path:
 
 def latest_interval_end(settings: Settings) -> datetime:
     """The default as_of: the latest extracted interval end in raw."""
-    from segmart.warehouse import connect
+    from segmart.core.warehouse import connect
 
     if not settings.warehouse.exists():
         raise SettingsError(
@@ -228,37 +227,3 @@ def latest_interval_end(settings: Settings) -> datetime:
             "run `segmart extract` first or pass --as-of"
         )
     return max(ends).replace(tzinfo=UTC)
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--as-of",
-        help="UTC ISO timestamp (default: the latest extracted interval end in raw)",
-    )
-    parser.add_argument("--select", nargs="+", help="dbt selection, e.g. marts.customer_rfm+")
-    parser.add_argument("--full-refresh", action="store_true", help="rebuild incremental models")
-
-
-def main(args: argparse.Namespace) -> int:
-    settings = Settings.from_env()
-    as_of = parse_as_of(args.as_of) if args.as_of else latest_interval_end(settings)
-    result = dbt_build(settings, as_of, select=args.select, full_refresh=args.full_refresh)
-    print(
-        f"segmart transform: as_of {result['as_of']}: {result['models_built']} models built, "
-        f"{result['tests_run']} tests, {len(result['failed_tests'])} failed, "
-        f"{len(result['errored_nodes'])} errored or skipped"
-    )
-    for test in result["failed_tests"]:
-        print(f"  {test['status']}: {test['name']} ({test['failures']} failing rows)")
-    errors = [
-        n for n in result["nodes"] if n["status"] == "error" and n["resource_type"] == "model"
-    ]
-    for node in errors:
-        print(f"  error: {node['name']}: {node['message']}")
-    if any("out of sync" in str(node["message"]) for node in errors):
-        # An upgrade changed an incremental model's columns (on_schema_change: fail).
-        print(
-            "  an incremental model's columns changed since this warehouse was built: "
-            "run `segmart transform --full-refresh` once"
-        )
-    return 0 if result["success"] else 1

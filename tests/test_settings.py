@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 from segmart.cli import COMMANDS, main
-from segmart.settings import Settings, SettingsError
+from segmart.core.settings import Settings, SettingsError
 
 
 def test_warehouse_paths_are_always_absolute(tmp_path, monkeypatch):

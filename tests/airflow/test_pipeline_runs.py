@@ -13,8 +13,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from segmart.run import run_pipeline
-from segmart.settings import Settings
+from segmart.core.settings import Settings
+from segmart.pipeline import run_pipeline
 from tests.airflow.conftest import AirflowHome
 from tests.support import FROZEN_NOW, NO_CLIENT_BUDGET, SOURCES, DemoApi
 

@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 
 import extract
-from segmart.settings import Settings
+from segmart.core.settings import Settings
+from segmart.core.warehouse import connect
 from segmart.transform import dbt_build
-from segmart.warehouse import connect
 from tests.support import NO_CLIENT_BUDGET
 
 FIRST_AS_OF = datetime(2026, 5, 25, tzinfo=UTC)

@@ -10,9 +10,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from segmart.settings import Settings
+from segmart.core.settings import Settings
+from segmart.core.warehouse import connect
 from segmart.transform import dbt_build
-from segmart.warehouse import connect
 from tests.dbt.conftest import AS_OF, BuiltWarehouse
 
 pytestmark = pytest.mark.slow

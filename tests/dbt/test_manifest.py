@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from segmart.settings import Settings
+from segmart.core.settings import Settings
 from segmart.transform import build_manifest
 
 PUBLISHED = [

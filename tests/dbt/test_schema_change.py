@@ -9,7 +9,7 @@ import shutil
 import pytest
 
 from segmart import cli
-from segmart.warehouse import connect
+from segmart.core.warehouse import connect
 from tests.dbt.conftest import BuiltWarehouse
 
 pytestmark = pytest.mark.slow

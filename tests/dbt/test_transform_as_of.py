@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from segmart.settings import Settings, SettingsError
+from segmart.core.settings import Settings, SettingsError
+from segmart.core.warehouse import connect
 from segmart.transform import format_as_of, latest_interval_end
-from segmart.warehouse import connect
 
 
 def test_as_of_is_passed_to_dbt_as_utc_text() -> None:

@@ -12,7 +12,7 @@ import sys
 
 from extract import pull_slice
 from extract.config import parse_time
-from segmart.settings import Settings
+from segmart.core.settings import Settings
 
 
 def main() -> None:

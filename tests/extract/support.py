@@ -15,7 +15,7 @@ import yaml
 
 from demo_api.world import World
 from extract.config import load_source
-from segmart.settings import Settings
+from segmart.core.settings import Settings
 from tests.support import FROZEN_NOW, DemoApi
 
 TIME_FIELDS = {"updated_at": "updated_at", "occurred_at": "occurred_at"}

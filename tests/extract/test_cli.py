@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 
-from segmart import warehouse
+from segmart.core import warehouse
 from tests.extract.support import (
     expected,
     landing_lines,

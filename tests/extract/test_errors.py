@@ -6,7 +6,7 @@ import pytest
 
 from extract import ExtractFailed, run_extract
 from extract.errors import ClientError, RecordError, RetriesExhausted
-from segmart import warehouse
+from segmart.core import warehouse
 from tests.extract.support import make_settings, utc, write_sources
 from tests.support import FROZEN_NOW, NO_CLIENT_BUDGET
 

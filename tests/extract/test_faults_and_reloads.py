@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from extract import list_streams, run_extract
-from segmart import warehouse
+from segmart.core import warehouse
 from tests.extract.support import (
     make_settings,
     raw_snapshot,

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from extract import LandedSlice, load_slice
-from segmart import warehouse
+from segmart.core import warehouse
 from tests.extract.support import make_settings, subprocess_env, write_sources
 from tests.support import FROZEN_NOW
 

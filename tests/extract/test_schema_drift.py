@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from extract import run_extract
-from segmart import warehouse
+from segmart.core import warehouse
 from tests.extract.support import make_settings, utc, world
 from tests.support import FROZEN_NOW, NO_CLIENT_BUDGET
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from expectations import gx_runner
 from expectations.suites import marts_suites, raw_suites
-from segmart import warehouse
+from segmart.core import warehouse
 from tests.gate import synthetic as syn
 
 

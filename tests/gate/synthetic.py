@@ -10,8 +10,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from segmart import warehouse
-from segmart.settings import Settings
+from segmart.core import warehouse
+from segmart.core.settings import Settings
 
 INTERVAL_START = datetime(2026, 5, 31, 0, 0)
 INTERVAL_END = datetime(2026, 6, 1, 0, 0)

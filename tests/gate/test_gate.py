@@ -9,7 +9,7 @@ import pytest
 from expectations import gx_runner
 from expectations.gate import evaluate_suites, run_marts_gate, run_raw_gate
 from expectations.suites import CRITICAL, WARNING, Check, Suite, between, not_null
-from segmart import warehouse
+from segmart.core import warehouse
 from tests.gate import synthetic as syn
 
 

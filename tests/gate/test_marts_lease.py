@@ -7,7 +7,7 @@ from datetime import datetime
 import pytest
 
 from segmart import marts_lease
-from segmart.settings import Settings
+from segmart.core.settings import Settings
 
 A = "airflow:segmart_pipeline:scheduled__2026-06-01T00:00:00+00:00"
 B = "airflow:segmart_pipeline:backfill__2026-05-31T00:00:00+00:00"

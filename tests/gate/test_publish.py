@@ -13,8 +13,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from expectations.outcomes import GateResult, Outcome
-from segmart import warehouse
+from segmart.core import warehouse
+from segmart.core.outcomes import GateResult, Outcome
 from segmart.publish import KILL_AT_VARIABLE, KILL_POINTS, publish
 from tests.gate import synthetic as syn
 
@@ -166,7 +166,7 @@ def test_an_open_reader_keeps_its_version_and_a_new_connection_sees_the_new_one(
 
 PUBLISHER = """
 import sys
-from expectations.outcomes import GateResult, Outcome
+from segmart.core.outcomes import GateResult, Outcome
 from segmart.publish import publish
 from tests.gate.synthetic import settings_for
 from pathlib import Path

@@ -10,8 +10,8 @@ import argparse
 import sys
 from datetime import UTC, datetime
 
-from segmart import warehouse
-from segmart.settings import Settings
+from segmart.core import warehouse
+from segmart.core.settings import Settings
 
 
 def latest_extract_run(settings: Settings) -> str | None:

@@ -7,16 +7,14 @@ DuckDB connection before the next step opens the file.
 
 from __future__ import annotations
 
-import argparse
-import sys
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from expectations.outcomes import GateResult, Outcome
-from segmart import warehouse
-from segmart.settings import Settings, SettingsError
+from segmart.core import warehouse
+from segmart.core.outcomes import GateResult, Outcome
+from segmart.core.settings import Settings, SettingsError
 
 # A backfill recorded as history did all it should: it is not a failure.
 SUCCEEDED = ("published", "history_only")
@@ -188,49 +186,3 @@ def _dbt_summary(dbt_result: dict[str, Any] | None, error: str | None) -> dict[s
         "tests_run": dbt_result.get("tests_run"),
         "failed_tests": len(dbt_result.get("failed_tests") or []),
     }
-
-
-# --- command line ---------------------------------------------------------------------------
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--start", help="UTC ISO start (default: each stream's watermark)")
-    parser.add_argument("--end", help="UTC ISO end, the run's as_of (default: now)")
-    parser.add_argument("--run-id", help="run id (default: generated)")
-
-
-def main(args: argparse.Namespace) -> int:
-    settings = Settings.from_env()
-    try:
-        start = _naive(args.start) if args.start else None
-        end = _naive(args.end) if args.end else None
-    except ValueError as error:
-        raise SettingsError(f"--start/--end must be ISO 8601 timestamps: {error}") from error
-    result = run_pipeline(settings, start=start, end=end, run_id=args.run_id)
-    print_run_result(result)
-    return 0 if result["status"] in SUCCEEDED else 1
-
-
-def print_run_result(result: dict[str, Any]) -> None:
-    out = sys.stdout if result["status"] in SUCCEEDED else sys.stderr
-    print(f"segmart run {result['run_id']}: {result['status']} (as_of {result.get('as_of')})")
-    if "extract" in result:
-        e = result["extract"]
-        print(f"  extract: {e['slices']} slices, {e['records']} records, {e['failed']} failed")
-    if "gate" in result:
-        g = result["gate"]
-        print(
-            f"  gate: {g['expectations']} expectations, {g['failures']} blocking, "
-            f"{g['warnings']} warnings"
-        )
-    for line in result.get("warnings", []):
-        print(f"  warning: {line}")
-    if result["status"] != "published":
-        print(f"NOT PUBLISHED ({result['status']}): {result['reason']}", file=out)
-        for line in result.get("failures", []):
-            print(f"  blocking: {line}", file=out)
-        print(f"  {result.get('published', 'the published database')} is unchanged.", file=out)
-    for table, rows in (result.get("tables") or {}).items():
-        print(f"  {table:<20} {rows:>10} rows")
-    if result.get("docs_path"):
-        print(f"Data Docs: {result['docs_path']}")

@@ -7,8 +7,8 @@ from typing import Any
 
 import duckdb
 
-from segmart import warehouse
-from segmart.settings import Settings
+from segmart.core import warehouse
+from segmart.core.settings import Settings
 
 
 def collect_status(settings: Settings, runs: int = 5) -> dict[str, Any]:

@@ -12,7 +12,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from segmart.core.errors import UserError
+
 DEFAULT_API_BASE = "http://127.0.0.1:8765"
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+
+WAREHOUSE_VARIABLE = "SEGMART_WAREHOUSE"
+PUBLISHED_VARIABLE = "SEGMART_PUBLISHED"
+DBT_PROJECT_DIR_VARIABLE = "SEGMART_DBT_PROJECT_DIR"
+SOURCES_DIR_VARIABLE = "SEGMART_SOURCES_DIR"
 
 # Customer-data software sends no usage telemetry: every entry point imports this module.
 TELEMETRY_OFF = {
@@ -27,7 +36,7 @@ for _name, _value in TELEMETRY_OFF.items():
     os.environ.setdefault(_name, _value)
 
 
-class SettingsError(ValueError):
+class SettingsError(UserError, ValueError):
     """A setting is missing or malformed; the message names it and says what to do."""
 
 
@@ -58,18 +67,31 @@ def api_key_variable(source: str) -> str:
 class Settings:
     warehouse: Path
     published: Path
+    # The dbt project every dbt call uses (the CLI, the pipeline and the DAG).
+    dbt_project_dir: Path = DEFAULT_DBT_PROJECT_DIR
+    # An extra folder of `<source>.yaml` files that add to or replace the packaged ones.
+    sources_dir: Path | None = None
     env: Mapping[str, str] = field(repr=False, default_factory=dict)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = dict(os.environ if env is None else env)
-        warehouse = Path(env.get("SEGMART_WAREHOUSE") or "warehouse/segmart.duckdb")
-        published = Path(env.get("SEGMART_PUBLISHED") or "warehouse/published.duckdb")
+        warehouse = Path(env.get(WAREHOUSE_VARIABLE) or "warehouse/segmart.duckdb")
+        published = Path(env.get(PUBLISHED_VARIABLE) or "warehouse/published.duckdb")
+        dbt_project = Path(env.get(DBT_PROJECT_DIR_VARIABLE) or DEFAULT_DBT_PROJECT_DIR)
+        sources = env.get(SOURCES_DIR_VARIABLE)
         return cls(
             warehouse=warehouse.expanduser().resolve(),
             published=published.expanduser().resolve(),
+            dbt_project_dir=dbt_project.expanduser().resolve(),
+            sources_dir=Path(sources).expanduser().resolve() if sources else None,
             env=env,
         )
+
+    @property
+    def dbt_manifest(self) -> Path:
+        """The parsed project Cosmos renders the DAG from (built by `segmart manifest`)."""
+        return self.dbt_project_dir / "target" / "manifest.json"
 
     @property
     def warehouse_dir(self) -> Path:

@@ -13,9 +13,9 @@ import os
 from datetime import UTC, datetime
 from pathlib import Path
 
-from segmart import warehouse
+from segmart.core import warehouse
+from segmart.core.settings import Settings
 from segmart.local_api import start_demo_api
-from segmart.settings import Settings
 
 HISTORY_START = datetime(2024, 1, 1, tzinfo=UTC)
 
@@ -32,7 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from segmart.run import run_pipeline
+    from segmart.pipeline import run_pipeline
 
     now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     flags = ["--seed", str(args.seed), "--customers", str(args.customers)]
