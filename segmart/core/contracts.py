@@ -144,3 +144,56 @@ class StreamGate:
     @property
     def table(self) -> str:
         return raw_table(self.source, self.stream)
+
+
+@dataclass(frozen=True)
+class DbtNode:
+    """One node of a `dbt build` (model, seed, test, unit test, snapshot) and how it ended."""
+
+    unique_id: str
+    status: str  # dbt's own: success, pass, fail, warn, error, skipped, no-op
+    failures: int | None = None
+    message: str | None = None
+    seconds: float = 0.0
+
+    @property
+    def resource_type(self) -> str:
+        return self.unique_id.split(".", 1)[0]
+
+    @property
+    def name(self) -> str:
+        return self.unique_id.rsplit(".", 1)[-1]
+
+    @property
+    def is_test(self) -> bool:
+        return self.resource_type in ("test", "unit_test")
+
+
+@dataclass(frozen=True)
+class DbtBuildResult:
+    """What a `dbt build` did; `error` set means dbt could not run at all."""
+
+    success: bool
+    nodes: tuple[DbtNode, ...] = ()
+    as_of: str | None = None
+    error: str | None = None
+
+    @property
+    def failed_tests(self) -> list[DbtNode]:
+        return [n for n in self.nodes if n.is_test and n.status in ("fail", "error", "warn")]
+
+    @property
+    def errored_nodes(self) -> list[DbtNode]:
+        return [n for n in self.nodes if not n.is_test and n.status in ("error", "skipped")]
+
+    @property
+    def models_built(self) -> int:
+        return sum(1 for n in self.nodes if n.resource_type == "model" and n.status == "success")
+
+    @property
+    def tests_run(self) -> int:
+        return sum(1 for n in self.nodes if n.is_test)
+
+    @classmethod
+    def could_not_run(cls, error: str, as_of: str | None = None) -> DbtBuildResult:
+        return cls(success=False, as_of=as_of, error=error)
