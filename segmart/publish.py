@@ -21,8 +21,8 @@ from typing import Any
 
 import duckdb
 
-from segmart.core.contracts import MARTS_SCHEMA, PUBLISHED_TABLES
 from segmart.core import warehouse
+from segmart.core.contracts import MARTS_SCHEMA, PUBLISHED_TABLES
 from segmart.core.outcomes import GateResult
 from segmart.core.settings import Settings
 
