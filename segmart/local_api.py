@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 
 import requests
 
-DEMO_SOURCES = ("shop", "crm", "esp", "web")
 READY_MARKER = "segmart demo-api listening on "
 
 
@@ -35,10 +34,14 @@ class RunningDemoApi:
     def stats(self) -> dict:
         return requests.get(f"{self.base_url}/_stats", timeout=10).json()
 
+    def sources(self) -> list[str]:
+        """The sources this demo API serves, as it reports them itself."""
+        return sorted(self.stats())
+
     def env(self) -> dict[str, str]:
-        """SEGMART_<SOURCE>_URL / _API_KEY for every demo source."""
+        """SEGMART_<SOURCE>_URL / _API_KEY for every source the demo API serves."""
         values: dict[str, str] = {}
-        for source in DEMO_SOURCES:
+        for source in self.sources():
             values[f"SEGMART_{source.upper()}_URL"] = self.url(source)
             values[f"SEGMART_{source.upper()}_API_KEY"] = self.api_key(source)
         return values

@@ -1,51 +1,108 @@
-"""`segmart run`: extract -> load -> raw gate -> dbt build -> marts gate -> publish.
+"""The pipeline: extract -> load -> raw gate -> dbt build -> marts gate -> publish.
 
-Each step is its own public function so the Airflow DAG can wire the same steps
-as separate tasks; `run_pipeline` chains them in one process, closing every
-DuckDB connection before the next step opens the file.
+Each step is a public function so `segmart run` chains them in one process and
+the Airflow DAG wires the same steps as tasks. Steps open and close their own
+DuckDB connections, so the next step can open the file.
+
+A user error (a bad window, a wrong source file, a missing setting, a locked
+warehouse) is raised before anything is written. Anything else that goes wrong is
+recorded: a failed stream blocks the publish, and every slice it did commit is
+raw-gated now or by the next run before anything built from it is published.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
-from datetime import UTC, datetime
-from typing import Any
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
 
 from segmart.core import warehouse
+from segmart.core.contracts import (
+    DbtBuildResult,
+    PublishStatus,
+    Severity,
+    SliceResult,
+    StreamGate,
+)
+from segmart.core.errors import UserError
 from segmart.core.outcomes import GateResult, Outcome
 from segmart.core.settings import Settings, SettingsError
-
-# A backfill recorded as history did all it should: it is not a failure.
-SUCCEEDED = ("published", "history_only")
+from segmart.core.times import as_of_text, naive_utc, now_naive, now_utc
+from segmart.publish import Decision, PublishResult, log_decision, publish
 
 
 def new_run_id() -> str:
-    return f"run-{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
+    return f"run-{now_utc():%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
 
 
-def _naive(value: datetime | str) -> datetime:
-    from expectations.gate import to_naive_utc
+@dataclass
+class RunResult:
+    """What one `run_pipeline` did, step by step, and what it decided."""
 
-    return to_naive_utc(value)
+    run_id: str
+    status: PublishStatus
+    reason: str
+    as_of: datetime | None
+    published: Path
+    extracted: list[SliceResult] = field(default_factory=list)
+    dbt: DbtBuildResult | None = None
+    gate: GateResult | None = None
+    tables: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status.succeeded
+
+    @property
+    def records(self) -> int:
+        return sum(s.records for s in self.extracted)
+
+    @property
+    def failed_slices(self) -> list[SliceResult]:
+        return [s for s in self.extracted if not s.succeeded]
+
+
+# --- the steps ------------------------------------------------------------------------------
 
 
 def extract_step(
-    settings: Settings, start: datetime | None, end: datetime | None, run_id: str
-) -> list[dict[str, Any]]:
-    """Pull and load the run's slices (extract/ owns windows, watermarks and retries)."""
-    from extract import run_extract
+    settings: Settings,
+    start: datetime | None,
+    end: datetime | None,
+    run_id: str,
+    fill_gaps: bool | None = None,
+) -> list[SliceResult]:
+    """Pull and load the run's slices. A stream that fails does not stop the others:
+    its failed SliceResult is returned beside the committed ones."""
+    from extract import ExtractFailed, run_extract
 
-    return list(run_extract(settings, start=start, end=end, run_id=run_id))
+    try:
+        return run_extract(settings, start=start, end=end, run_id=run_id, fill_gaps=fill_gaps)
+    except ExtractFailed as failure:
+        return list(failure.results)
+
+
+def stream_gates(settings: Settings) -> dict[tuple[str, str], StreamGate]:
+    """Every stream's raw-gate settings, from its source YAML."""
+    from extract import stream_gates as gates_from_yaml
+
+    return gates_from_yaml(settings.sources_dir)
+
+
+def identity_sources(gates: Mapping[tuple[str, str], StreamGate]) -> list[str]:
+    """Sources whose records carry a person's email: those identity resolution joins."""
+    return sorted({gate.source for gate in gates.values() if gate.email_field})
 
 
 def run_as_of(
-    settings: Settings, end: datetime | None, slices: Sequence[dict[str, Any]]
+    settings: Settings, end: datetime | None, extracted: Sequence[SliceResult]
 ) -> datetime:
     """The end of the run's data interval: `--end`, else the latest slice end or watermark."""
     if end is not None:
-        return _naive(end)
-    ends = [_naive(s["interval_end"]) for s in slices if s.get("interval_end")]
+        return naive_utc(end)
+    ends = [naive_utc(s.interval_end) for s in extracted]
     if ends:
         return max(ends)
     con = warehouse.connect(settings.warehouse)
@@ -58,28 +115,29 @@ def run_as_of(
     return row[0]
 
 
-def extract_outcomes(slices: Sequence[dict[str, Any]]) -> list[Outcome]:
+def extract_outcomes(extracted: Sequence[SliceResult]) -> list[Outcome]:
     """A slice that failed to extract leaves the run incomplete: that blocks."""
     return [
         Outcome(
             "extract",
-            f"{s.get('source')}.{s.get('stream')}",
-            "critical",
+            f"{s.source}.{s.stream}",
+            Severity.CRITICAL,
             None,
-            error=f"slice {s.get('interval_start')}..{s.get('interval_end')} "
-            f"{s.get('status')}: {s.get('error')}",
+            error=f"slice {s.interval_start}..{s.interval_end} {s.status}: {s.error}",
         )
-        for s in slices
-        if s.get("status") not in (None, "success", "loaded")
+        for s in extracted
+        if not s.succeeded
     ]
 
 
-def raw_gate_step(settings: Settings, run_id: str, slices: Sequence[dict[str, Any]]) -> GateResult:
+def raw_gate_step(
+    settings: Settings, run_id: str, extracted: Sequence[SliceResult] = ()
+) -> GateResult:
+    """The raw suites on every committed slice not yet passed, plus this run's failed pulls."""
     from expectations.gate import record_outcomes, run_raw_gate
 
-    loaded = [s for s in slices if s.get("status") in (None, "success", "loaded")]
-    gate = run_raw_gate(settings, run_id, loaded)
-    failed = extract_outcomes(slices)
+    gate = run_raw_gate(settings, run_id, stream_gates(settings))
+    failed = extract_outcomes(extracted)
     if failed:
         extra = GateResult(run_id=run_id, as_of=gate.as_of, outcomes=failed)
         record_outcomes(settings, extra)
@@ -87,36 +145,47 @@ def raw_gate_step(settings: Settings, run_id: str, slices: Sequence[dict[str, An
     return gate
 
 
-def transform_step(settings: Settings, as_of: datetime) -> tuple[dict[str, Any] | None, str | None]:
-    """dbt build at as_of; returns (result, error) where error means dbt could not run."""
+def transform_step(settings: Settings, as_of: datetime) -> DbtBuildResult:
+    """dbt build at as_of; a dbt that could not run is a result too (the gate blocks on it)."""
     from segmart.transform import dbt_build
 
     try:
-        return dbt_build(settings, as_of), None
-    except Exception as error:  # reported as a blocking "could not evaluate"
-        return None, f"{type(error).__name__}: {error}"
+        return dbt_build(settings, as_of)
+    except UserError:
+        raise
+    except Exception as error:  # reported by the gate as a blocking "could not evaluate"
+        return DbtBuildResult.could_not_run(f"{type(error).__name__}: {error}", as_of_text(as_of))
 
 
 def marts_gate_step(
-    settings: Settings,
-    run_id: str,
-    as_of: datetime,
-    dbt_result: dict[str, Any] | None,
-    dbt_error: str | None = None,
+    settings: Settings, run_id: str, as_of: datetime, dbt: DbtBuildResult | None
 ) -> GateResult:
     from expectations.gate import run_marts_gate
+    from segmart.transform import rule_segments
 
-    if dbt_error is not None:
-        dbt_result = {"success": False, "nodes": [], "error": dbt_error}
-    return run_marts_gate(settings, run_id, as_of, dbt_result or {"success": False, "nodes": []})
+    return run_marts_gate(
+        settings,
+        run_id,
+        as_of,
+        dbt,
+        rule_segments=rule_segments(settings),
+        identity_sources=identity_sources(stream_gates(settings)),
+    )
 
 
 def publish_step(
     settings: Settings, run_id: str, as_of: datetime, gate: GateResult
-) -> dict[str, Any]:
-    from segmart.publish import publish
-
+) -> PublishResult:
+    """Publish if the gate passed; `meta.publish_log` records the decision either way."""
     return publish(settings, run_id, as_of, gate)
+
+
+def record_block(settings: Settings, run_id: str, as_of: datetime, gate: GateResult) -> None:
+    """A gate that blocked ends the run: `meta.publish_log` says why nothing was published."""
+    publish(settings, run_id, as_of, gate)
+
+
+# --- the whole run --------------------------------------------------------------------------
 
 
 def run_pipeline(
@@ -124,65 +193,35 @@ def run_pipeline(
     start: datetime | str | None = None,
     end: datetime | str | None = None,
     run_id: str | None = None,
-) -> dict[str, Any]:
-    """The whole run; `status` is published, blocked, history_only or failed."""
-    from segmart.publish import Decision, log_decision
-
+) -> RunResult:
+    """The whole run; an explicit `start` pulls from there, else from each watermark."""
     run_id = run_id or new_run_id()
-    start_dt = _naive(start) if start is not None else None
-    end_dt = _naive(end) if end is not None else None
-    result: dict[str, Any] = {
-        "run_id": run_id,
-        "start": start_dt.isoformat(sep=" ") if start_dt else None,
-        "end": end_dt.isoformat(sep=" ") if end_dt else None,
-        "published": str(settings.published),
-    }
+    start_dt = naive_utc(start) if start is not None else None
+    end_dt = naive_utc(end) if end is not None else None
     try:
-        slices = extract_step(settings, start_dt, end_dt, run_id)
+        extracted = extract_step(settings, start_dt, end_dt, run_id)
+    except UserError:
+        raise
     except Exception as error:
         reason = f"extract failed: {type(error).__name__}: {error}"
-        as_of = end_dt or datetime.now(UTC).replace(tzinfo=None)
-        log_decision(settings, run_id, as_of, Decision("failed", reason))
-        return {**result, "status": "failed", "reason": reason, "as_of": as_of.isoformat(sep=" ")}
-    as_of = run_as_of(settings, end_dt, slices)
-    result["as_of"] = as_of.isoformat(sep=" ")
-    result["extract"] = _extract_summary(slices)
-    gate = raw_gate_step(settings, run_id, slices)
-    # No new slices means no raw outcomes, which is not a failure: the marts still get built.
-    if not gate.failures:
-        dbt_result, dbt_error = transform_step(settings, as_of)
-        result["dbt"] = _dbt_summary(dbt_result, dbt_error)
-        gate = gate.merged(marts_gate_step(settings, run_id, as_of, dbt_result, dbt_error))
-    else:
-        result["dbt"] = {"skipped": "the raw gate blocked this run"}
+        as_of = end_dt or now_naive()
+        log_decision(settings, run_id, as_of, Decision(PublishStatus.FAILED, reason))
+        return RunResult(run_id, PublishStatus.FAILED, reason, as_of, settings.published)
+    as_of = run_as_of(settings, end_dt, extracted)
+    gate = raw_gate_step(settings, run_id, extracted)
+    dbt = None
+    if not gate.blocks:
+        dbt = transform_step(settings, as_of)
+        gate = gate.merged(marts_gate_step(settings, run_id, as_of, dbt))
     published = publish_step(settings, run_id, as_of, gate)
-    return {
-        **result,
-        "status": published["status"],
-        "reason": published["reason"],
-        "published": published["published"],
-        "tables": published["tables"],
-        "docs_path": gate.docs_path,
-        "gate": gate.summary(),
-        "failures": [o.describe() for o in gate.failures],
-        "warnings": [o.describe() for o in gate.warnings],
-    }
-
-
-def _extract_summary(slices: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    return {
-        "slices": len(slices),
-        "records": sum(int(s.get("records") or 0) for s in slices),
-        "failed": sum(1 for s in slices if s.get("status") not in (None, "success", "loaded")),
-    }
-
-
-def _dbt_summary(dbt_result: dict[str, Any] | None, error: str | None) -> dict[str, Any]:
-    if dbt_result is None:
-        return {"error": error}
-    return {
-        "success": dbt_result.get("success"),
-        "models_built": dbt_result.get("models_built"),
-        "tests_run": dbt_result.get("tests_run"),
-        "failed_tests": len(dbt_result.get("failed_tests") or []),
-    }
+    return RunResult(
+        run_id=run_id,
+        status=published.status,
+        reason=published.reason,
+        as_of=as_of,
+        published=published.published,
+        extracted=extracted,
+        dbt=dbt,
+        gate=gate,
+        tables=published.tables,
+    )

@@ -14,17 +14,17 @@ import json
 import os
 import signal
 import uuid
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import duckdb
 
 from segmart.core import warehouse
-from segmart.core.contracts import MARTS_SCHEMA, PUBLISHED_TABLES
+from segmart.core.contracts import MARTS_SCHEMA, PUBLISHED_TABLES, PublishStatus
 from segmart.core.outcomes import GateResult
 from segmart.core.settings import Settings
+from segmart.core.times import naive_utc, now_naive
 
 # Test hook: a child publish SIGKILLs itself at this named point (tests/gate/).
 KILL_AT_VARIABLE = "SEGMART_PUBLISH_KILL_AT"
@@ -46,25 +46,26 @@ class PublishError(RuntimeError):
 
 @dataclass(frozen=True)
 class Decision:
-    status: str  # published | blocked | history_only | failed
+    status: PublishStatus
     reason: str
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    """What a publish decided and, when it published, the rows of each table."""
+
+    run_id: str
+    as_of: datetime
+    status: PublishStatus
+    reason: str
+    published: Path
+    tables: dict[str, int] = field(default_factory=dict)
+    docs_path: str | None = None
 
 
 def _kill_point(name: str) -> None:
     if os.environ.get(KILL_AT_VARIABLE) == name:
         os.kill(os.getpid(), signal.SIGKILL)
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
-
-
-def _naive(value: datetime | str) -> datetime:
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    if value.tzinfo is not None:
-        value = value.astimezone(UTC).replace(tzinfo=None)
-    return value
 
 
 def published_as_of(path: Path) -> datetime | None:
@@ -89,45 +90,45 @@ def published_as_of(path: Path) -> datetime | None:
 
 def publish(
     settings: Settings, run_id: str, as_of: datetime | str, gate_result: GateResult | None
-) -> dict[str, Any]:
+) -> PublishResult:
     """Publish the audited marts for `as_of` if the gate passed; log the decision either way."""
-    as_of = _naive(as_of)
+    as_of = naive_utc(as_of)
     target = settings.published
     tables: dict[str, int] = {}
     decision = _decide(target, as_of, gate_result)
-    if decision.status == "published":
+    if decision.status is PublishStatus.PUBLISHED:
         try:
             tables = publish_atomically(settings, run_id, as_of, gate_result)  # type: ignore[arg-type]
         except (PublishError, duckdb.Error, OSError) as error:
-            decision = Decision("failed", f"{type(error).__name__}: {error}")
+            decision = Decision(PublishStatus.FAILED, f"{type(error).__name__}: {error}")
     log_decision(settings, run_id, as_of, decision)
-    return {
-        "run_id": run_id,
-        "as_of": as_of.isoformat(sep=" "),
-        "status": decision.status,
-        "reason": decision.reason,
-        "published": str(target),
-        "tables": tables,
-        "docs_path": gate_result.docs_path if gate_result else None,
-    }
+    return PublishResult(
+        run_id=run_id,
+        as_of=as_of,
+        status=decision.status,
+        reason=decision.reason,
+        published=target,
+        tables=tables,
+        docs_path=gate_result.docs_path if gate_result else None,
+    )
 
 
 def _decide(target: Path, as_of: datetime, gate_result: GateResult | None) -> Decision:
     """What to do before touching any file: block, history only, or publish."""
     if gate_result is None or not gate_result.passed:
         reason = gate_result.reason() if gate_result else "no gate result for this run"
-        return Decision("blocked", reason)
+        return Decision(PublishStatus.BLOCKED, reason)
     try:
         current = published_as_of(target)
     except PublishError as error:
-        return Decision("failed", str(error))
+        return Decision(PublishStatus.FAILED, str(error))
     if current is not None and as_of < current:
         return Decision(
-            "history_only",
+            PublishStatus.HISTORY_ONLY,
             f"as_of {as_of} is older than the published as_of {current}: "
             "recorded as history, current tables left on the newer version",
         )
-    return Decision("published", gate_result.reason())
+    return Decision(PublishStatus.PUBLISHED, gate_result.reason())
 
 
 def log_decision(settings: Settings, run_id: str, as_of: datetime, decision: Decision) -> None:
@@ -135,7 +136,7 @@ def log_decision(settings: Settings, run_id: str, as_of: datetime, decision: Dec
     try:
         con.execute(
             "insert into meta.publish_log values (?, ?, ?, ?, ?)",
-            [run_id, as_of, decision.status, decision.reason, _utcnow()],
+            [run_id, as_of, str(decision.status), decision.reason, now_naive()],
         )
     finally:
         con.close()
@@ -203,7 +204,7 @@ def _build(
             [
                 run_id,
                 as_of,
-                _utcnow(),
+                now_naive(),
                 gate_result.passed,
                 summary["expectations"],
                 summary["warnings"],

@@ -1,7 +1,7 @@
 """Test helpers: the real demo API on loopback (see segmart/local_api.py)."""
 
+from demo_api.traffic import SOURCES
 from extract.pull import rate_budget_variable
-from segmart.local_api import DEMO_SOURCES as SOURCES
 from segmart.local_api import RunningDemoApi as DemoApi
 from segmart.local_api import start_demo_api
 

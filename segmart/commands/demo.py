@@ -14,10 +14,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from segmart.core import warehouse
+from segmart.core.contracts import PublishStatus
 from segmart.core.settings import Settings
 from segmart.local_api import start_demo_api
 
-HISTORY_START = datetime(2024, 1, 1, tzinfo=UTC)
+
+def history_start(settings: Settings) -> datetime:
+    """The earliest history of any source: the demo reloads all of it, every time."""
+    from extract.config import list_sources, load_source
+
+    sources = list_sources(settings.sources_dir)
+    return min(load_source(source, settings.sources_dir).history_start for source in sources)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -26,8 +33,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--customers", type=int, default=2000, help="demo world size")
     parser.add_argument(
         "--rate-limit",
-        default="shop=10,crm=5,esp=10,web=20",
-        help="per-source requests/s of the demo API (0 = unlimited)",
+        help="per-source requests/s of the demo API, e.g. <source>=10,... "
+        "(default: the demo API's own limits; 0 = unlimited)",
     )
 
 
@@ -36,19 +43,20 @@ def main(args: argparse.Namespace) -> int:
 
     now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     flags = ["--seed", str(args.seed), "--customers", str(args.customers)]
-    flags += ["--scenario", args.scenario, "--rate-limit", args.rate_limit]
+    flags += ["--scenario", args.scenario]
+    flags += ["--rate-limit", args.rate_limit] if args.rate_limit else []
     flags += ["--now", now.strftime("%Y-%m-%dT%H:%M:%SZ")]
     with start_demo_api(*flags) as api:
         os.environ.update(api.env())
         settings = Settings.from_env()
         print(f"demo API ({args.scenario}, {args.customers} customers) at {api.base_url}")
         print(f"warehouse {settings.warehouse}\n")
-        result = run_pipeline(settings, start=HISTORY_START, end=now)
-    run_id = result.get("run_id")
+        result = run_pipeline(settings, start=history_start(settings), end=now)
+    run_id = result.run_id
     print_summary(settings, run_id)
-    published = result.get("status") == "published"
+    published = result.status is PublishStatus.PUBLISHED
     if not published:
-        print(f"\nNOT PUBLISHED ({result.get('status')}): {result.get('reason', '')}")
+        print(f"\nNOT PUBLISHED ({result.status}): {result.reason}")
         print(f"{settings.published} is unchanged.")
     return 0 if published else 1
 

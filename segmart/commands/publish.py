@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
 
+from segmart.core.contracts import PublishStatus
 from segmart.core.settings import Settings
-from segmart.publish import publish
+from segmart.core.times import as_of_text
+from segmart.publish import PublishResult, publish
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -33,13 +34,13 @@ def main(args: argparse.Namespace) -> int:
         return 2
     result = publish(settings, gate.run_id, as_of, gate)
     print_publish_result(result)
-    return 0 if result["status"] == "published" else 1
+    return 0 if result.status is PublishStatus.PUBLISHED else 1
 
 
-def print_publish_result(result: dict[str, Any]) -> None:
-    print(f"publish {result['status']} (run {result['run_id']}, as_of {result['as_of']})")
-    print(f"  reason: {result['reason']}")
-    if result["tables"]:
-        print(f"  {result['published']}:")
-        for table, rows in result["tables"].items():
+def print_publish_result(result: PublishResult) -> None:
+    print(f"publish {result.status} (run {result.run_id}, as_of {as_of_text(result.as_of)})")
+    print(f"  reason: {result.reason}")
+    if result.tables:
+        print(f"  {result.published}:")
+        for table, rows in result.tables.items():
             print(f"    {table:<20} {rows:>10} rows")

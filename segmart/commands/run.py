@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
 
+from segmart.core.contracts import PublishStatus
 from segmart.core.settings import Settings, SettingsError
-from segmart.pipeline import SUCCEEDED, _naive, run_pipeline
+from segmart.core.times import as_of_text, naive_utc
+from segmart.pipeline import RunResult, run_pipeline
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -19,36 +20,41 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
-    try:
-        start = _naive(args.start) if args.start else None
-        end = _naive(args.end) if args.end else None
-    except ValueError as error:
-        raise SettingsError(f"--start/--end must be ISO 8601 timestamps: {error}") from error
+    start = naive_utc(args.start) if args.start else None
+    end = naive_utc(args.end) if args.end else None
+    if start is not None and end is not None and start >= end:
+        raise SettingsError(
+            f"--start {args.start} is not before --end {args.end}: the window is empty; "
+            "pass a start earlier than the end"
+        )
     result = run_pipeline(settings, start=start, end=end, run_id=args.run_id)
     print_run_result(result)
-    return 0 if result["status"] in SUCCEEDED else 1
+    return 0 if result.succeeded else 1
 
 
-def print_run_result(result: dict[str, Any]) -> None:
-    out = sys.stdout if result["status"] in SUCCEEDED else sys.stderr
-    print(f"segmart run {result['run_id']}: {result['status']} (as_of {result.get('as_of')})")
-    if "extract" in result:
-        e = result["extract"]
-        print(f"  extract: {e['slices']} slices, {e['records']} records, {e['failed']} failed")
-    if "gate" in result:
-        g = result["gate"]
+def print_run_result(result: RunResult) -> None:
+    out = sys.stdout if result.succeeded else sys.stderr
+    as_of = as_of_text(result.as_of) if result.as_of else None
+    print(f"segmart run {result.run_id}: {result.status} (as_of {as_of})")
+    if result.extracted or result.gate is not None:
         print(
-            f"  gate: {g['expectations']} expectations, {g['failures']} blocking, "
-            f"{g['warnings']} warnings"
+            f"  extract: {len(result.extracted)} slices, {result.records} records, "
+            f"{len(result.failed_slices)} failed"
         )
-    for line in result.get("warnings", []):
-        print(f"  warning: {line}")
-    if result["status"] != "published":
-        print(f"NOT PUBLISHED ({result['status']}): {result['reason']}", file=out)
-        for line in result.get("failures", []):
-            print(f"  blocking: {line}", file=out)
-        print(f"  {result.get('published', 'the published database')} is unchanged.", file=out)
-    for table, rows in (result.get("tables") or {}).items():
+    gate = result.gate
+    if gate is not None:
+        print(
+            f"  gate: {len(gate.outcomes)} expectations, {len(gate.failures)} blocking, "
+            f"{len(gate.warnings)} warnings"
+        )
+        for outcome in gate.warnings:
+            print(f"  warning: {outcome.describe()}")
+    if result.status is not PublishStatus.PUBLISHED:
+        print(f"NOT PUBLISHED ({result.status}): {result.reason}", file=out)
+        for outcome in gate.failures if gate is not None else []:
+            print(f"  blocking: {outcome.describe()}", file=out)
+        print(f"  {result.published} is unchanged.", file=out)
+    for table, rows in result.tables.items():
         print(f"  {table:<20} {rows:>10} rows")
-    if result.get("docs_path"):
-        print(f"Data Docs: {result['docs_path']}")
+    if gate is not None and gate.docs_path:
+        print(f"Data Docs: {gate.docs_path}")

@@ -18,13 +18,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from segmart import cli, warehouse
+from segmart import cli
+from segmart.core import warehouse
 from tests.gate.synthetic import settings_for
 from tests.support import FROZEN_NOW, NO_CLIENT_BUDGET
-
-extract = pytest.importorskip("extract")
-if not hasattr(extract, "run_extract"):
-    pytest.skip("extract.run_extract is not in the tree yet", allow_module_level=True)
 
 pytestmark = pytest.mark.slow
 
