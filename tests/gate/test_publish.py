@@ -67,8 +67,8 @@ def rebuild_marts(settings, as_of):
 
 def test_a_passed_gate_publishes_every_table_with_matching_counts(settings):
     result = publish(settings, syn.RUN_ID, syn.AS_OF, passed())
-    assert result["status"] == "published"
-    assert result["tables"]["customer_profiles"] == 40
+    assert result.status == "published"
+    assert result.tables["customer_profiles"] == 40
     con = duckdb.connect(str(settings.published), read_only=True)
     try:
         tables = {r[0] for r in con.execute("select table_name from duckdb_tables()").fetchall()}
@@ -76,9 +76,9 @@ def test_a_passed_gate_publishes_every_table_with_matching_counts(settings):
         rfm_rows = con.execute("select count(*) from customer_rfm").fetchone()[0]
     finally:
         con.close()
-    assert tables == {*result["tables"], "publish_info"}
+    assert tables == {*result.tables, "publish_info"}
     assert info == [(syn.RUN_ID, syn.AS_OF, True)]
-    assert rfm_rows == result["tables"]["customer_rfm"] == 30
+    assert rfm_rows == result.tables["customer_rfm"] == 30
     assert publish_log(settings)[-1][2] == "published"
     assert not list(settings.published.parent.glob(".*building*"))
 
@@ -88,7 +88,7 @@ def test_a_blocked_gate_leaves_the_published_file_byte_identical(settings):
     before = settings.published.read_bytes()
     rebuild_marts(settings, NEWER)
     result = publish(settings, "run-1", NEWER, blocked("run-1"))
-    assert result["status"] == "blocked"
+    assert result.status == "blocked"
     assert settings.published.read_bytes() == before
     run_id, _, status, reason = publish_log(settings)[-1]
     assert (run_id, status) == ("run-1", "blocked")
@@ -99,12 +99,12 @@ def test_a_blocked_gate_leaves_the_published_file_byte_identical(settings):
 def test_a_newer_as_of_replaces_and_an_older_one_is_history_only(settings):
     publish(settings, "run-1", syn.AS_OF, passed("run-1"))
     rebuild_marts(settings, NEWER)
-    assert publish(settings, "run-2", NEWER, passed("run-2"))["status"] == "published"
+    assert publish(settings, "run-2", NEWER, passed("run-2")).status == "published"
     assert published_as_of(settings.published) == NEWER
     rebuild_marts(settings, OLDER)
     before = settings.published.read_bytes()
     backfill = publish(settings, "run-backfill", OLDER, passed("run-backfill"))
-    assert backfill["status"] == "history_only"
+    assert backfill.status == "history_only"
     assert settings.published.read_bytes() == before
     assert published_as_of(settings.published) == NEWER
     assert [(r[0], r[2]) for r in publish_log(settings)] == [
@@ -119,8 +119,8 @@ def test_marts_rebuilt_for_another_as_of_after_the_gate_are_not_published(settin
     before = settings.published.read_bytes()
     rebuild_marts(settings, OLDER)  # a concurrent backfill's dbt build ran after our gate
     result = publish(settings, "run-2", NEWER, passed("run-2"))
-    assert result["status"] == "failed"
-    assert f"not this run's as_of {NEWER}" in result["reason"]
+    assert result.status == "failed"
+    assert f"not this run's as_of {NEWER}" in result.reason
     assert settings.published.read_bytes() == before
     assert publish_log(settings)[-1][2] == "failed"
 
@@ -148,7 +148,7 @@ def test_an_open_reader_keeps_its_version_and_a_new_connection_sees_the_new_one(
         assert first == ["2026-06-01", "00:00:00", "30"]
         rebuild_marts(settings, NEWER)
         syn.execute(settings, "delete from marts.customer_rfm where customer_id > 20")
-        assert publish(settings, "run-2", NEWER, passed("run-2"))["status"] == "published"
+        assert publish(settings, "run-2", NEWER, passed("run-2")).status == "published"
         reader.stdin.write("again\n")
         reader.stdin.flush()
         assert reader.stdout.readline().split() == first
@@ -173,7 +173,7 @@ from pathlib import Path
 from datetime import datetime
 settings = settings_for(Path(sys.argv[1]))
 gate = GateResult("run-2", outcomes=[Outcome("marts.x", "ok", "critical", True)])
-print(publish(settings, "run-2", datetime.fromisoformat(sys.argv[2]), gate)["status"])
+print(publish(settings, "run-2", datetime.fromisoformat(sys.argv[2]), gate).status)
 """
 
 
@@ -203,7 +203,7 @@ def test_sigkill_at_any_point_of_a_publish_leaves_the_old_or_the_new_file(
     else:
         assert as_of == syn.AS_OF
     # The next publish cleans up after the dead one and succeeds.
-    assert publish(settings, "run-3", NEWER, passed("run-3"))["status"] == "published"
+    assert publish(settings, "run-3", NEWER, passed("run-3")).status == "published"
     assert not list(settings.published.parent.glob(".*building*"))
     con = duckdb.connect(str(settings.published), read_only=True)
     try:
