@@ -140,7 +140,7 @@ def test_backfill_publishes_each_interval_in_order_and_ends_equal_to_one_run(
         }
     )
     result = run_pipeline(settings, start=HISTORY_START, end=datetime(2026, 6, 1, tzinfo=UTC))
-    assert result["status"] == "published", result
+    assert result.status == "published", result
     for table in SNAPSHOT_TABLES:
         assert differing_rows(backfill / "published.duckdb", settings.published, table) == 0, table
 
