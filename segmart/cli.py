@@ -11,7 +11,7 @@ import argparse
 import importlib
 import sys
 
-from segmart.core.settings import SettingsError
+from segmart.core.errors import UserError
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "demo-api": ("demo_api.cli", "serve the bundled demo source APIs"),
@@ -47,7 +47,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser(argv).parse_args(argv)
     try:
         return int(args.handler(args) or 0)
-    except SettingsError as error:
+    except UserError as error:
+        # Something the person must change: one line that says what and how, no traceback.
         print(f"segmart {args.command}: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
