@@ -27,9 +27,12 @@ EXAMPLES = 5
 def load_batches(
     con: duckdb.DuckDBPyConnection, suites: Sequence[Suite]
 ) -> list[tuple[Suite, Any, str | None]]:
-    """Run each suite's query; a failed query is kept as its error (could not evaluate)."""
+    """Run each suite's query; a failed query or unavailable suite is kept as its error."""
     batches: list[tuple[Suite, Any, str | None]] = []
     for suite in suites:
+        if suite.unavailable is not None:
+            batches.append((suite, None, suite.unavailable))
+            continue
         try:
             frame = con.execute(suite.sql, list(suite.params)).df()
         except duckdb.Error as error:

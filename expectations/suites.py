@@ -5,51 +5,40 @@ Checks that span tables (consent, RFM cell, volume, row-count band) are shaped
 into columns by the query, so GX still decides every expectation and Data Docs
 show them all. Each expectation carries `meta.check` (a stable name) and
 `meta.severity`: `critical` blocks the publish, `warning` is recorded and shown.
+
+Nothing here knows a source: raw suites are built from each stream's
+`StreamGate` (declared beside the stream in its YAML), and the marts suites take
+the project's rule segments, identity sources and RFM map seed as arguments.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Any, Literal
+from datetime import datetime
+from typing import Any
 
-from segmart.core.contracts import MARTS_SCHEMA, PUBLISHED_TABLES
-
-Severity = Literal["critical", "warning"]
-CRITICAL: Severity = "critical"
-WARNING: Severity = "warning"
-
-RULE_SEGMENTS = (
-    "frequent_buyers",
-    "lapsed_customers",
-    "engaged_browsers",
-    "cart_abandoners",
-    "high_value",
-    "new_subscribers",
+from segmart.core.contracts import (
+    MARTS_SCHEMA,
+    PUBLISHED_TABLES,
+    FieldCheck,
+    FieldRule,
+    Severity,
+    StreamGate,
 )
-# DESIGN.md "RFM segment": (segment, R range, F range), a complete partition of the 25 cells.
-RFM_GRID: tuple[tuple[str, tuple[int, int], tuple[int, int]], ...] = (
-    ("Champions", (5, 5), (4, 5)),
-    ("Loyal Customers", (3, 4), (4, 5)),
-    ("Potential Loyalist", (4, 5), (2, 3)),
-    ("New Customers", (5, 5), (1, 1)),
-    ("Promising", (4, 4), (1, 1)),
-    ("Need Attention", (3, 3), (3, 3)),
-    ("About To Sleep", (3, 3), (1, 2)),
-    ("At Risk", (1, 2), (3, 4)),
-    ("Can't Lose Them", (1, 2), (5, 5)),
-    ("Hibernating", (1, 2), (1, 2)),
-)
-EMAIL_STREAMS = {("shop", "customers"), ("crm", "contacts"), ("esp", "email_events")}
+
+CRITICAL = Severity.CRITICAL
+WARNING = Severity.WARNING
+
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
-# Records may be re-pulled from before the interval (extractor lookback, late events).
-RAW_LOOKBACK = timedelta(days=3)
-# A slice's records per hour against the trailing average of the earlier slices.
-VOLUME_BAND = (0.1, 10.0)
-VOLUME_MIN_EARLIER_SLICES = 3
 # Published tables' rows against the last published version.
 ROW_COUNT_BAND = (0.5, 2.0)
+# The customer_rfm checks that read the RFM map seed.
+RFM_MAP_CHECKS = (
+    "rfm_segment_in_map",
+    "rfm_cell_in_exactly_one_segment",
+    "rfm_segment_matches_map",
+)
 
 
 @dataclass(frozen=True)
@@ -64,7 +53,7 @@ class Check:
         expectation = self.build()
         expectation.meta = {
             "check": self.name,
-            "severity": self.severity,
+            "severity": str(self.severity),
             "description": self.description,
         }
         return expectation
@@ -78,6 +67,17 @@ class Suite:
     checks: tuple[Check, ...] = ()
     # Column that names a failing row in examples (record id, customer id, table).
     key: str | None = None
+    # Set when the suite cannot be evaluated at all: every check is "could not evaluate".
+    unavailable: str | None = None
+
+
+@dataclass(frozen=True)
+class RfmMap:
+    """The analyst-editable RFM map seed as dbt loaded it into marts, or why it is not there."""
+
+    table: str | None
+    segments: tuple[str, ...] = ()
+    missing: str | None = None
 
 
 def _gxe() -> Any:
@@ -120,26 +120,74 @@ def pair_equal(column_a: str, column_b: str) -> Callable[[], Any]:
     return lambda: _gxe().ExpectColumnPairValuesToBeEqual(column_A=column_a, column_B=column_b)
 
 
-# --- raw: one slice just loaded -------------------------------------------------------------
+# --- raw: the slices waiting for the gate -------------------------------------------------
 
 
-def raw_table(source: str, stream: str) -> str:
-    return f"raw.{source}__{stream}"
+def sql_string(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
-def raw_suites(
-    source: str, stream: str, intervals: Sequence[tuple[datetime, datetime]]
-) -> list[Suite]:
-    """Suites over the rows of the (stream, interval) slices just loaded into raw.
+def json_path(field_name: str) -> str:
+    """A record field as a JSON path literal (the whole name is one key, as the loader reads it)."""
+    return sql_string('$."' + field_name.replace('"', '\\"') + '"')
 
-    One suite per stream however many slices a run loaded (a first run may load
-    hundreds), so GX runs a handful of validations, not thousands.
+
+def quoted(column: str) -> str:
+    return '"' + column.replace('"', '""') + '"'
+
+
+def _free_name(wanted: str, taken: set[str]) -> str:
+    while wanted in taken:
+        wanted = f"field_{wanted}"
+    taken.add(wanted)
+    return wanted
+
+
+def field_columns(checks: Sequence[FieldCheck], taken: set[str]) -> tuple[list[str], list[Check]]:
+    """Select-list columns and GX checks for a stream's declared field checks.
+
+    A field with a decimal or minimum rule becomes a decimal column named after
+    the field (its text beside it as `<field>_text`); any other field is its text.
+    Failing rows in examples then show the field by its own name.
     """
-    table = raw_table(source, stream)
+    numeric_rules = (FieldRule.DECIMAL, FieldRule.MINIMUM)
+    fields_in_order = list(dict.fromkeys(c.field for c in checks))
+    columns: list[str] = []
+    value_column: dict[str, str] = {}
+    text_column: dict[str, str] = {}
+    for name in fields_in_order:
+        text = f"json_extract_string(record, {json_path(name)})"
+        if any(c.field == name and c.rule in numeric_rules for c in checks):
+            text_column[name] = _free_name(f"{name}_text", taken)
+            value_column[name] = _free_name(name, taken)
+            columns.append(f"{text} as {quoted(text_column[name])}")
+            columns.append(f"try_cast({text} as decimal(18, 2)) as {quoted(value_column[name])}")
+        else:
+            text_column[name] = value_column[name] = _free_name(name, taken)
+            columns.append(f"{text} as {quoted(text_column[name])}")
+    built = []
+    for check in checks:
+        if check.rule is FieldRule.PRESENT:
+            expectation = not_null(text_column[check.field])
+        elif check.rule is FieldRule.DECIMAL:
+            expectation = not_null(value_column[check.field])
+        else:
+            expectation = between(value_column[check.field], check.value, None)
+        built.append(Check(check.name, check.severity, expectation, check.description))
+    return columns, built
+
+
+def raw_suites(gate: StreamGate, intervals: Sequence[tuple[datetime, datetime]]) -> list[Suite]:
+    """Suites over the rows of one stream's (interval) slices waiting for the raw gate.
+
+    One suite per stream however many slices wait (a first run may load hundreds),
+    so GX runs a handful of validations, not thousands.
+    """
+    source, stream, table = gate.source, gate.stream, gate.table
     intervals = sorted(set(intervals))
     values = ", ".join("(cast(? as timestamp), cast(? as timestamp))" for _ in intervals)
     interval_params = tuple(value for pair in intervals for value in pair)
-    lookback_hours = int(RAW_LOOKBACK.total_seconds() // 3600)
+    tolerance_seconds = int(gate.time_tolerance.total_seconds())
     slices = f"""
         slices(interval_start, interval_end) as (values {values}),
         windows as (
@@ -147,7 +195,7 @@ def raw_suites(
                 slices.interval_start,
                 slices.interval_end,
                 coalesce(min(runs.window_start), slices.interval_start)
-                    - interval {lookback_hours} hour as earliest,
+                    - interval {tolerance_seconds} second as earliest,
                 coalesce(max(runs.window_end), slices.interval_end) as latest
             from slices
             left join meta.extract_runs as runs
@@ -157,7 +205,6 @@ def raw_suites(
             group by slices.interval_start, slices.interval_end
         )
     """
-    extra_columns = ""
     checks = [
         Check("record_id_present", CRITICAL, not_null("record_id"), "every record has an id"),
         Check(
@@ -173,19 +220,14 @@ def raw_suites(
             "record time inside the pulled window plus lookback",
         ),
     ]
-    if (source, stream) == ("shop", "orders"):
-        extra_columns = """,
-            json_extract_string(record, '$.total') as total_text,
-            try_cast(json_extract_string(record, '$.total') as decimal(18, 2)) as total,
-            json_extract_string(record, '$.customer_id') as customer_id"""
-        checks += [
-            Check("order_total_numeric", CRITICAL, not_null("total"), "total is a decimal"),
-            Check("order_total_non_negative", CRITICAL, between("total", 0, None), "total >= 0"),
-            Check("order_has_customer", CRITICAL, not_null("customer_id"), "order has a customer"),
-        ]
-    if (source, stream) in EMAIL_STREAMS:
-        extra_columns += """,
-            nullif(trim(json_extract_string(record, '$.email')), '') as email"""
+    taken = {"record_id", "record_updated_at", "in_window"}
+    if gate.email_field:
+        taken.add("email")
+    columns, field_checks = field_columns(gate.checks, taken)
+    checks += field_checks
+    if gate.email_field:
+        email = f"json_extract_string(record, {json_path(gate.email_field)})"
+        columns.append(f"nullif(trim({email}), '') as email")
         checks.append(
             Check(
                 "email_well_formed_or_null",
@@ -194,8 +236,9 @@ def raw_suites(
                 "email is local@domain.tld without spaces, or missing",
             )
         )
+    extra_columns = "".join(f",\n                {column}" for column in columns)
     rows = Suite(
-        name=f"raw.{source}__{stream}",
+        name=table,
         sql=f"""
             with {slices}
             select
@@ -203,8 +246,7 @@ def raw_suites(
                 raw.record_updated_at,
                 coalesce(
                     raw.record_updated_at between windows.earliest and windows.latest, false
-                ) as in_window
-                {extra_columns}
+                ) as in_window{extra_columns}
             from {table} as raw
             join windows
                 on raw._interval_start = windows.interval_start
@@ -214,9 +256,9 @@ def raw_suites(
         checks=tuple(checks),
         key="record_id",
     )
-    low, high = VOLUME_BAND
+    low, high = (float(bound) for bound in gate.volume_band)
     volume = Suite(
-        name=f"raw.{source}__{stream}.volume",
+        name=f"{table}.volume",
         sql=f"""
             with {slices},
             loads as (
@@ -246,7 +288,7 @@ def raw_suites(
                 compared.earlier_slices,
                 compared.trailing_per_hour,
                 case
-                    when compared.earlier_slices < {VOLUME_MIN_EARLIER_SLICES}
+                    when compared.earlier_slices < {int(gate.volume_min_earlier_slices)}
                         or coalesce(compared.trailing_per_hour, 0) = 0 then 1.0
                     else compared.per_hour / compared.trailing_per_hour
                 end as volume_ratio
@@ -270,24 +312,10 @@ def raw_suites(
 # --- marts: the audit zone ------------------------------------------------------------------
 
 
-def _rfm_cell_case() -> str:
-    whens = "\n".join(
-        f"when r_score between {r[0]} and {r[1]} and f_score between {f[0]} and {f[1]} "
-        f"then '{name.replace(chr(39), chr(39) * 2)}'"
-        for name, r, f in RFM_GRID
-    )
-    return f"case {whens} end"
-
-
-def _rfm_map_columns(rfm_map_table: str | None) -> str:
-    """The map's segment for each row's (R, F) cell and how many cells matched.
-
-    From the analyst-editable seed when it is there, else from DESIGN.md's grid.
-    """
-    if rfm_map_table is None:
-        return f"{_rfm_cell_case()} as map_segment, 1 as map_cells"
+def _rfm_map_columns(table: str) -> str:
+    """The map's segment for each row's (R, F) cell and how many cells matched."""
     lookup = (
-        f"from {MARTS_SCHEMA}.{rfm_map_table} as cell "
+        f"from {MARTS_SCHEMA}.{quoted(table)} as cell "
         "where cell.r_score = rfm.r_score and cell.f_score = rfm.f_score"
     )
     return (
@@ -296,16 +324,75 @@ def _rfm_map_columns(rfm_map_table: str | None) -> str:
     )
 
 
+def rfm_suites(as_of: datetime, rfm_map: RfmMap) -> list[Suite]:
+    """customer_rfm's checks; those that read the map cannot be evaluated without the seed."""
+    m = MARTS_SCHEMA
+    checks = (
+        Check("customer_id_present", CRITICAL, not_null("customer_id")),
+        Check(
+            "one_row_per_scored_customer",
+            CRITICAL,
+            unique("customer_id"),
+            "each scored customer in exactly one RFM segment",
+        ),
+        Check("r_score_1_to_5", CRITICAL, between("r_score", 1, 5)),
+        Check("f_score_1_to_5", CRITICAL, between("f_score", 1, 5)),
+        Check("m_score_1_to_5", CRITICAL, between("m_score", 1, 5)),
+        Check("rfm_segment_present", CRITICAL, not_null("rfm_segment")),
+        Check("rfm_segment_in_map", CRITICAL, in_set("rfm_segment", list(rfm_map.segments))),
+        Check(
+            "rfm_cell_in_exactly_one_segment",
+            CRITICAL,
+            in_set("map_cells", [1]),
+            "the map gives each scored (R, F) cell exactly one segment",
+        ),
+        Check(
+            "rfm_segment_matches_map",
+            CRITICAL,
+            pair_equal("rfm_segment", "map_segment"),
+            "segment is the map's cell for (R, F)",
+        ),
+        Check("as_of_is_run_as_of", WARNING, is_true("as_of_matches")),
+    )
+    map_columns = "" if rfm_map.table is None else f"{_rfm_map_columns(rfm_map.table)},"
+    scored = Suite(
+        name="marts.customer_rfm",
+        key="customer_id",
+        sql=f"""
+            select
+                customer_id, r_score, f_score, m_score, rfm_segment,
+                {map_columns}
+                coalesce(cast(as_of as timestamp) = ?, false) as as_of_matches
+            from {m}.customer_rfm as rfm
+        """,
+        params=(as_of,),
+        checks=checks,
+    )
+    if rfm_map.table is not None:
+        return [scored]
+    by_map = tuple(c for c in checks if c.name in RFM_MAP_CHECKS)
+    without_map = tuple(c for c in checks if c.name not in RFM_MAP_CHECKS)
+    return [
+        Suite(scored.name, scored.sql, scored.params, without_map, scored.key),
+        Suite(
+            scored.name,
+            sql="",
+            checks=by_map,
+            unavailable=rfm_map.missing or "the RFM map seed is not in marts",
+        ),
+    ]
+
+
 def marts_suites(
     as_of: datetime,
-    published_counts: dict[str, int] | None = None,
-    rfm_segments: Sequence[str] | None = None,
-    rfm_map_table: str | None = None,
-    rule_segments: Sequence[str] | None = None,
+    *,
+    rule_segments: Sequence[str],
+    identity_sources: Sequence[str],
+    rfm_map: RfmMap,
+    published_counts: Mapping[str, int] | None = None,
 ) -> list[Suite]:
     """Suites over the dbt-built `marts` tables for one `as_of`."""
     m = MARTS_SCHEMA
-    segments = list(rfm_segments or [name for name, _, _ in RFM_GRID])
     suites = [
         Suite(
             name="marts.customer_profiles",
@@ -323,7 +410,7 @@ def marts_suites(
             checks=(
                 Check("customer_id_present", CRITICAL, not_null("customer_id")),
                 Check("source_record_present", CRITICAL, not_null("source_customer_id")),
-                Check("source_known", CRITICAL, in_set("source", ["shop", "crm", "esp"])),
+                Check("source_known", CRITICAL, in_set("source", list(identity_sources))),
                 Check(
                     "source_record_unique",
                     CRITICAL,
@@ -332,45 +419,7 @@ def marts_suites(
                 ),
             ),
         ),
-        Suite(
-            name="marts.customer_rfm",
-            key="customer_id",
-            sql=f"""
-                select
-                    customer_id, r_score, f_score, m_score, rfm_segment,
-                    {_rfm_map_columns(rfm_map_table)},
-                    coalesce(cast(as_of as timestamp) = ?, false) as as_of_matches
-                from {m}.customer_rfm as rfm
-            """,
-            params=(as_of,),
-            checks=(
-                Check("customer_id_present", CRITICAL, not_null("customer_id")),
-                Check(
-                    "one_row_per_scored_customer",
-                    CRITICAL,
-                    unique("customer_id"),
-                    "each scored customer in exactly one RFM segment",
-                ),
-                Check("r_score_1_to_5", CRITICAL, between("r_score", 1, 5)),
-                Check("f_score_1_to_5", CRITICAL, between("f_score", 1, 5)),
-                Check("m_score_1_to_5", CRITICAL, between("m_score", 1, 5)),
-                Check("rfm_segment_present", CRITICAL, not_null("rfm_segment")),
-                Check("rfm_segment_in_map", CRITICAL, in_set("rfm_segment", segments)),
-                Check(
-                    "rfm_cell_in_exactly_one_segment",
-                    CRITICAL,
-                    in_set("map_cells", [1]),
-                    "the map gives each scored (R, F) cell exactly one segment",
-                ),
-                Check(
-                    "rfm_segment_matches_map",
-                    CRITICAL,
-                    pair_equal("rfm_segment", "map_segment"),
-                    "segment is the map's cell for (R, F)",
-                ),
-                Check("as_of_is_run_as_of", WARNING, is_true("as_of_matches")),
-            ),
-        ),
+        *rfm_suites(as_of, rfm_map),
         Suite(
             name="marts.customer_segments",
             key="customer_id",
@@ -388,7 +437,7 @@ def marts_suites(
                 Check(
                     "segment_known",
                     WARNING,
-                    in_set("segment", list(rule_segments or RULE_SEGMENTS)),
+                    in_set("segment", list(rule_segments)),
                     "segment is one of the project's rule segments",
                 ),
                 Check("as_of_is_run_as_of", WARNING, is_true("as_of_matches")),
@@ -433,7 +482,7 @@ def marts_suites(
     return suites
 
 
-def row_count_suite(published_counts: dict[str, int]) -> Suite:
+def row_count_suite(published_counts: Mapping[str, int]) -> Suite:
     """Each table's rows against the last published version (1.0 when nothing is published)."""
     m = MARTS_SCHEMA
     low, high = ROW_COUNT_BAND

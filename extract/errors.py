@@ -2,6 +2,18 @@
 
 from __future__ import annotations
 
+from segmart.core.contracts import SliceResult
+from segmart.core.errors import UserError
+
+
+class ConfigError(UserError, ValueError):
+    """A source file is missing or malformed; the message names the file, the key and
+    what is allowed."""
+
+
+class WindowError(UserError, ValueError):
+    """An explicit extraction window is empty or reversed; the message names both ends."""
+
 
 class ExtractError(RuntimeError):
     """A slice could not be extracted; nothing of it was committed."""
@@ -26,6 +38,6 @@ class RecordError(ExtractError):
 class ExtractFailed(ExtractError):
     """`run_extract`: some streams failed; the others were loaded (see `.results`)."""
 
-    def __init__(self, message: str, results: list[dict]) -> None:
+    def __init__(self, message: str, results: list[SliceResult]) -> None:
         super().__init__(message)
         self.results = results

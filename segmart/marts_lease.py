@@ -8,7 +8,9 @@ longer running (a crashed worker, a run marked failed in the UI) is taken over,
 so a lease can never wedge the pipeline. The claim is one transaction in the
 warehouse, so two runs can never both hold it.
 
-A held lease is visible to anyone: `select * from meta.marts_lease`.
+A held lease is visible to anyone: `select * from meta.marts_lease`. A holder is
+named `<tool>:<the tool's id of its run>` (e.g. `airflow:segmart_pipeline:<run_id>`),
+so whoever claims next knows which tool to ask whether that run is still going.
 """
 
 from __future__ import annotations
@@ -16,10 +18,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
+
+import duckdb
 
 from segmart.core import warehouse
 from segmart.core.settings import Settings
+from segmart.core.times import naive_utc_or_none, now_naive
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +35,22 @@ create table if not exists meta.marts_lease (
     claimed_at  timestamp not null
 )
 """
+
+
+HOLDER_SEPARATOR = ":"
+
+
+def holder_name(tool: str, *run: str) -> str:
+    """`<tool>:<run>...`: the tool first, so a later claim knows whom to ask about it."""
+    if not tool or HOLDER_SEPARATOR in tool:
+        raise ValueError(f"a lease holder's tool is a name without {HOLDER_SEPARATOR!r}: {tool!r}")
+    return HOLDER_SEPARATOR.join((tool, *run))
+
+
+def holder_tool(holder: str) -> tuple[str, str]:
+    """(tool, the rest) of a holder name; the rest is the tool's own id of its run."""
+    tool, _, rest = holder.partition(HOLDER_SEPARATOR)
+    return tool, rest
 
 
 @dataclass(frozen=True)
@@ -69,7 +90,7 @@ def claim(
         con.execute("delete from meta.marts_lease")
         con.execute(
             "insert into meta.marts_lease values (?, ?, ?)",
-            [holder, _naive(as_of), datetime.now(UTC).replace(tzinfo=None)],
+            [holder, naive_utc_or_none(as_of), now_naive()],
         )
         con.execute("commit")
         return None
@@ -99,12 +120,7 @@ def current(settings: Settings) -> Lease | None:
         con.close()
 
 
-def _current(con) -> Lease | None:  # type: ignore[no-untyped-def]
+def _current(con: duckdb.DuckDBPyConnection) -> Lease | None:
     row = con.execute("select holder, as_of, claimed_at from meta.marts_lease").fetchone()
     return Lease(*row) if row else None
 
-
-def _naive(value: datetime | None) -> datetime | None:
-    if value is None or value.tzinfo is None:
-        return value
-    return value.astimezone(UTC).replace(tzinfo=None)

@@ -1,8 +1,16 @@
-"""What the gate decided, expectation by expectation.
+"""What the gate decided, expectation by expectation, and the two rules read from it.
 
-`success` is None when the expectation could not be evaluated (an exception in
-the query or inside GX): that blocks whatever the severity, because "unknown"
-is not "clean".
+`Outcome.success` is None when the expectation could not be evaluated (an
+exception in the query or inside GX): that blocks whatever the severity, because
+"unknown" is not "clean".
+
+The rules every caller uses (`segmart run`, `segmart validate`, the DAG):
+- `GateResult.blocks`: some outcome blocks (a failed critical expectation, or one
+  that could not be evaluated). A gate that blocks stops the run, after the raw gate
+  as after the marts gate. A raw gate with no outcomes (no slice was waiting to be
+  gated) does not block: the run goes on to build and audit the marts.
+- `GateResult.passed`: at least one outcome and none blocks. Only a passed gate
+  publishes: an audit that checked nothing is not a pass.
 """
 
 from __future__ import annotations
@@ -10,21 +18,29 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from segmart.core.contracts import Severity
+
 
 @dataclass
 class Outcome:
     suite: str
     expectation: str
-    severity: str
+    severity: Severity
     success: bool | None
     observed_value: str | None = None
     unexpected_count: int | None = None
     examples: str | None = None
     error: str | None = None
 
+    def __post_init__(self) -> None:
+        # Rows from meta.validation_results and XCom carry the severity as text.
+        self.severity = Severity(self.severity)
+
     @property
     def blocks(self) -> bool:
-        return self.success is None or (self.success is False and self.severity == "critical")
+        return self.success is None or (
+            self.success is False and self.severity is Severity.CRITICAL
+        )
 
     @property
     def could_not_evaluate(self) -> bool:
@@ -43,6 +59,13 @@ class Outcome:
             detail.append(f"e.g. {self.examples}")
         return f"{name} failed" + (f": {', '.join(detail)}" if detail else "")
 
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "severity": str(self.severity)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Outcome:
+        return cls(**data)
+
 
 @dataclass
 class GateResult:
@@ -52,8 +75,14 @@ class GateResult:
     docs_path: str | None = None
 
     @property
+    def blocks(self) -> bool:
+        """Stop the run here: some outcome blocks. No outcomes at all does not block."""
+        return any(o.blocks for o in self.outcomes)
+
+    @property
     def passed(self) -> bool:
-        return bool(self.outcomes) and not any(o.blocks for o in self.outcomes)
+        """May publish: something was checked and nothing blocks."""
+        return bool(self.outcomes) and not self.blocks
 
     @property
     def failures(self) -> list[Outcome]:
@@ -98,7 +127,8 @@ class GateResult:
             "as_of": self.as_of,
             "docs_path": self.docs_path,
             "passed": self.passed,
-            "outcomes": [asdict(o) for o in self.outcomes],
+            "blocks": self.blocks,
+            "outcomes": [o.to_dict() for o in self.outcomes],
         }
 
     @classmethod
@@ -106,6 +136,6 @@ class GateResult:
         return cls(
             run_id=data["run_id"],
             as_of=data.get("as_of"),
-            outcomes=[Outcome(**o) for o in data.get("outcomes", [])],
+            outcomes=[Outcome.from_dict(o) for o in data.get("outcomes", [])],
             docs_path=data.get("docs_path"),
         )
