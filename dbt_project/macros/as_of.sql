@@ -15,17 +15,25 @@
     {%- if not execute -%}
         {{ return('1970-01-01 00:00:00') }}
     {%- endif -%}
-    {%- set streams = ['shop__customers', 'shop__orders', 'shop__products', 'crm__contacts', 'esp__email_events', 'web__events'] -%}
-    {%- set query -%}
-        select cast(max(interval_end) as varchar) from (
-        {%- for stream in streams %}
-            select max(_interval_end) as interval_end
-            from {{ source(stream.split('__')[0], stream.split('__')[1]) }}
-            {%- if not loop.last %} union all{% endif %}
-        {%- endfor %}
-        ) as ends
-    {%- endset -%}
-    {%- set latest = run_query(query).columns[0].values()[0] -%}
+    {#- Every source this project declares is a raw stream (one
+        `_<source>__sources.yml` per staging folder), so a new source's folder
+        is part of the default with no edit here. -#}
+    {%- set streams = graph.sources.values()
+        | selectattr('package_name', 'equalto', project_name)
+        | sort(attribute='unique_id') | list -%}
+    {%- set latest = none -%}
+    {%- if streams -%}
+        {%- set query -%}
+            select cast(max(interval_end) as varchar) from (
+            {%- for stream in streams %}
+                select max(_interval_end) as interval_end
+                from {{ source(stream.source_name, stream.name) }}
+                {%- if not loop.last %} union all{% endif %}
+            {%- endfor %}
+            ) as ends
+        {%- endset -%}
+        {%- set latest = run_query(query).columns[0].values()[0] -%}
+    {%- endif -%}
     {%- if latest is none -%}
         {{ exceptions.raise_compiler_error("as_of: raw tables hold no data yet, so there is no latest interval end. Extract first (`segmart extract`) or pass --vars '{as_of: \"YYYY-MM-DD HH:MM:SS\"}'.") }}
     {%- endif -%}
