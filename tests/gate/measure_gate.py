@@ -18,6 +18,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from expectations import gx_runner
+from expectations.gate import read_rfm_map
 from expectations.suites import marts_suites, raw_suites
 from segmart.core import warehouse
 from tests.gate import synthetic as syn
@@ -70,10 +71,16 @@ def main(customers: int, orders: int) -> None:
         )
         import great_expectations  # noqa: F401  (import cost is paid once per process)
 
-        suites = raw_suites("shop", "orders", [(syn.INTERVAL_START, syn.INTERVAL_END)])
-        suites += marts_suites(syn.AS_OF + timedelta(0))
+        orders_gate = syn.STREAM_GATES[("shop", "orders")]
+        suites = raw_suites(orders_gate, [(syn.INTERVAL_START, syn.INTERVAL_END)])
         con = warehouse.connect(settings.warehouse)
         try:
+            suites += marts_suites(
+                syn.AS_OF + timedelta(0),
+                rule_segments=syn.RULE_SEGMENTS,
+                identity_sources=syn.IDENTITY_SOURCES,
+                rfm_map=read_rfm_map(settings, con),
+            )
             started = time.perf_counter()
             batches = gx_runner.load_batches(con, suites)
             read = time.perf_counter() - started

@@ -11,12 +11,55 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from segmart.core import warehouse
+from segmart.core.contracts import DbtBuildResult, FieldCheck, FieldRule, StreamGate
 from segmart.core.settings import Settings
 
 INTERVAL_START = datetime(2026, 5, 31, 0, 0)
 INTERVAL_END = datetime(2026, 6, 1, 0, 0)
 AS_OF = INTERVAL_END
 RUN_ID = "run-synthetic-1"
+
+# The demo streams' raw-gate settings, as their source YAML declares them (`gate:`).
+TIME_TOLERANCE = timedelta(days=3)
+ORDER_CHECKS = (
+    FieldCheck("order_total_numeric", "total", FieldRule.DECIMAL, description="total is a decimal"),
+    FieldCheck(
+        "order_total_non_negative", "total", FieldRule.MINIMUM, value=0, description="total >= 0"
+    ),
+    FieldCheck(
+        "order_has_customer", "customer_id", FieldRule.PRESENT, description="order has a customer"
+    ),
+)
+
+
+def stream_gate(
+    source: str, stream: str, email_field: str | None = None, checks: tuple = ()
+) -> StreamGate:
+    return StreamGate(source, stream, TIME_TOLERANCE, email_field=email_field, checks=checks)
+
+
+STREAM_GATES = {
+    (g.source, g.stream): g
+    for g in (
+        stream_gate("shop", "customers", email_field="email"),
+        stream_gate("shop", "orders", checks=ORDER_CHECKS),
+        stream_gate("shop", "products"),
+        stream_gate("crm", "contacts", email_field="email"),
+        stream_gate("esp", "email_events", email_field="email"),
+        stream_gate("web", "events"),
+    )
+}
+# The dbt project's rule segments and the sources identity resolution joins.
+RULE_SEGMENTS = (
+    "frequent_buyers",
+    "lapsed_customers",
+    "engaged_browsers",
+    "cart_abandoners",
+    "high_value",
+    "new_subscribers",
+)
+IDENTITY_SOURCES = ("shop", "crm", "esp")
+DBT_OK = DbtBuildResult(success=True)
 
 RAW_COLUMNS = """
     record JSON, record_id VARCHAR, record_updated_at TIMESTAMP, _source VARCHAR,

@@ -8,8 +8,9 @@ import pytest
 
 from expectations import gx_runner
 from expectations.gate import evaluate_suites, run_marts_gate, run_raw_gate
-from expectations.suites import CRITICAL, WARNING, Check, Suite, between, not_null
+from expectations.suites import Check, Suite, between, not_null
 from segmart.core import warehouse
+from segmart.core.contracts import DbtBuildResult, DbtNode, Severity
 from tests.gate import synthetic as syn
 
 
@@ -32,16 +33,17 @@ def recorded(settings, run_id=syn.RUN_ID):
         con.close()
 
 
+MARTS_LISTS = (syn.RULE_SEGMENTS, syn.IDENTITY_SOURCES)
+
+
 def by_name(gate):
     return {(o.suite, o.expectation): o for o in gate.outcomes}
 
 
 def test_clean_raw_slices_pass_and_every_result_is_recorded(settings):
-    slices = [
-        syn.add_raw_slice(settings, "shop", "orders", syn.orders()),
-        syn.add_raw_slice(settings, "shop", "customers", syn.customers()),
-    ]
-    gate = run_raw_gate(settings, syn.RUN_ID, slices)
+    syn.add_raw_slice(settings, "shop", "orders", syn.orders())
+    syn.add_raw_slice(settings, "shop", "customers", syn.customers())
+    gate = run_raw_gate(settings, syn.RUN_ID, syn.STREAM_GATES)
     assert gate.passed, gate.reason()
     assert by_name(gate)[("raw.shop__orders", "order_total_non_negative")].success is True
     rows = recorded(settings)
@@ -54,9 +56,8 @@ def test_negative_total_and_orders_without_customer_block_with_counts_and_exampl
     records[3]["total"] = "-12.50"
     records[5]["customer_id"] = None
     records[6]["customer_id"] = None
-    gate = run_raw_gate(
-        settings, syn.RUN_ID, [syn.add_raw_slice(settings, "shop", "orders", records)]
-    )
+    syn.add_raw_slice(settings, "shop", "orders", records)
+    gate = run_raw_gate(settings, syn.RUN_ID, syn.STREAM_GATES)
     assert not gate.passed
     failures = {o.expectation: o for o in gate.failures}
     assert set(failures) == {"order_total_non_negative", "order_has_customer"}
@@ -74,27 +75,25 @@ def test_negative_total_and_orders_without_customer_block_with_counts_and_exampl
 def test_record_outside_window_plus_lookback_blocks(settings):
     records = syn.orders()
     records[0]["updated_at"] = "2026-05-01T00:00:00Z"
-    gate = run_raw_gate(
-        settings, syn.RUN_ID, [syn.add_raw_slice(settings, "shop", "orders", records)]
-    )
+    syn.add_raw_slice(settings, "shop", "orders", records)
+    gate = run_raw_gate(settings, syn.RUN_ID, syn.STREAM_GATES)
     assert [o.expectation for o in gate.failures] == ["record_time_in_window"]
 
 
 def test_malformed_email_is_a_recorded_warning_that_does_not_block(settings):
     records = syn.customers()
     records[1]["email"] = "not an email"
-    gate = run_raw_gate(
-        settings, syn.RUN_ID, [syn.add_raw_slice(settings, "shop", "customers", records)]
-    )
+    syn.add_raw_slice(settings, "shop", "customers", records)
+    gate = run_raw_gate(settings, syn.RUN_ID, syn.STREAM_GATES)
     assert gate.passed, gate.reason()
     [warning] = gate.warnings
     assert (warning.expectation, warning.severity, warning.unexpected_count) == (
         "email_well_formed_or_null",
-        WARNING,
+        Severity.WARNING,
         1,
     )
     stored = {row[1]: row for row in recorded(settings)}
-    assert stored["email_well_formed_or_null"][2:5] == (WARNING, False, 1)
+    assert stored["email_well_formed_or_null"][2:5] == (Severity.WARNING, False, 1)
 
 
 def test_volume_far_below_the_trailing_average_is_a_warning(settings):
@@ -103,9 +102,8 @@ def test_volume_far_below_the_trailing_average_is_a_warning(settings):
         start = day + syn.timedelta(days=n)
         end = start + syn.timedelta(days=1)
         syn.add_raw_slice(settings, "shop", "orders", syn.orders(40, start), start, end, "old")
-    gate = run_raw_gate(
-        settings, syn.RUN_ID, [syn.add_raw_slice(settings, "shop", "orders", syn.orders(2))]
-    )
+    syn.add_raw_slice(settings, "shop", "orders", syn.orders(2))
+    gate = run_raw_gate(settings, syn.RUN_ID, syn.STREAM_GATES)
     assert gate.passed
     assert [o.expectation for o in gate.warnings] == ["volume_vs_trailing_average"]
 
@@ -118,15 +116,15 @@ def test_an_exception_inside_gx_blocks_as_could_not_evaluate(settings):
                 name="custom.numbers",
                 sql="select i as n from range(5) t(i)",
                 checks=(
-                    Check("n_in_range", WARNING, between("n", 0, 10)),
+                    Check("n_in_range", Severity.WARNING, between("n", 0, 10)),
                     # GX raises inside metric resolution: the column does not exist.
-                    Check("missing_column_present", WARNING, not_null("no_such_column")),
+                    Check("missing_column_present", Severity.WARNING, not_null("no_such_column")),
                 ),
             ),
             Suite(
                 name="custom.broken_query",
                 sql="select * from no_such_table",
-                checks=(Check("anything", CRITICAL, not_null("x")),),
+                checks=(Check("anything", Severity.CRITICAL, not_null("x")),),
             ),
         ]
         batches = gx_runner.load_batches(con, suites)
@@ -148,7 +146,7 @@ def test_an_exception_inside_gx_blocks_as_could_not_evaluate(settings):
 
 def test_clean_marts_pass_and_data_docs_are_built(settings):
     syn.build_marts(settings)
-    gate = run_marts_gate(settings, syn.RUN_ID, syn.AS_OF, {"success": True, "nodes": []})
+    gate = run_marts_gate(settings, syn.RUN_ID, syn.AS_OF, syn.DBT_OK, *MARTS_LISTS)
     assert gate.passed, gate.reason()
     assert ("marts.customer_rfm", "rfm_segment_matches_map") in by_name(gate)
     assert gate.docs_path == str(settings.docs_dir / "index.html")
@@ -178,7 +176,7 @@ def test_clean_marts_pass_and_data_docs_are_built(settings):
 def test_broken_marts_block(settings, breakage, expected):
     syn.build_marts(settings)
     syn.execute(settings, breakage)
-    gate = run_marts_gate(settings, syn.RUN_ID, syn.AS_OF, {"success": True, "nodes": []})
+    gate = run_marts_gate(settings, syn.RUN_ID, syn.AS_OF, syn.DBT_OK, *MARTS_LISTS)
     assert not gate.passed
     names = {o.expectation for o in gate.failures}
     if expected is None:
@@ -189,30 +187,20 @@ def test_broken_marts_block(settings, breakage, expected):
 
 def test_dbt_test_failures_block_and_dbt_warnings_do_not(settings):
     syn.build_marts(settings)
-    failing = {
-        "success": False,
-        "nodes": [
-            {
-                "unique_id": "model.segmart.customer_rfm",
-                "resource_type": "model",
-                "status": "success",
-            },
-            {
-                "unique_id": "test.segmart.unique_customer_rfm_customer_id",
-                "resource_type": "test",
-                "status": "fail",
-                "failures": 3,
-                "message": "Got 3 results",
-            },
-            {
-                "unique_id": "test.segmart.accepted_values_segment",
-                "resource_type": "test",
-                "status": "warn",
-                "failures": 1,
-            },
-        ],
-    }
-    gate = run_marts_gate(settings, syn.RUN_ID, syn.AS_OF, failing)
+    failing = DbtBuildResult(
+        success=False,
+        nodes=(
+            DbtNode("model.segmart.customer_rfm", "success"),
+            DbtNode(
+                "test.segmart.unique_customer_rfm_customer_id",
+                "fail",
+                failures=3,
+                message="Got 3 results",
+            ),
+            DbtNode("test.segmart.accepted_values_segment", "warn", failures=1),
+        ),
+    )
+    gate = run_marts_gate(settings, syn.RUN_ID, syn.AS_OF, failing, *MARTS_LISTS)
     [failure] = gate.failures
     assert (failure.suite, failure.unexpected_count) == ("dbt", 3)
     assert failure.expectation == "test.segmart.unique_customer_rfm_customer_id"
@@ -221,27 +209,21 @@ def test_dbt_test_failures_block_and_dbt_warnings_do_not(settings):
 
 def test_a_dbt_model_error_blocks_as_could_not_evaluate(settings):
     syn.build_marts(settings)
-    errored = {
-        "success": False,
-        "nodes": [
-            {
-                "unique_id": "model.segmart.customer_rfm",
-                "resource_type": "model",
-                "status": "error",
-                "message": "Binder Error",
-            },
-        ],
-    }
-    gate = run_marts_gate(settings, syn.RUN_ID, syn.AS_OF, errored)
+    errored = DbtBuildResult(
+        success=False,
+        nodes=(DbtNode("model.segmart.customer_rfm", "error", message="Binder Error"),),
+    )
+    gate = run_marts_gate(settings, syn.RUN_ID, syn.AS_OF, errored, *MARTS_LISTS)
     [failure] = gate.failures
     assert failure.could_not_evaluate and "Binder Error" in failure.error
 
 
 def test_an_empty_slice_passes_but_empty_profiles_block(settings):
-    gate = run_raw_gate(settings, syn.RUN_ID, [syn.add_raw_slice(settings, "shop", "orders", [])])
+    syn.add_raw_slice(settings, "shop", "orders", [])
+    gate = run_raw_gate(settings, syn.RUN_ID, syn.STREAM_GATES)
     assert gate.passed, gate.reason()
     syn.build_marts(settings, customers=0)
-    marts = run_marts_gate(settings, syn.RUN_ID, syn.AS_OF, {"success": True, "nodes": []})
+    marts = run_marts_gate(settings, syn.RUN_ID, syn.AS_OF, syn.DBT_OK, *MARTS_LISTS)
     assert [o.expectation for o in marts.failures] == ["profiles_not_empty"]
 
 
@@ -249,10 +231,10 @@ def test_row_counts_far_from_the_published_version_are_a_warning(settings):
     from segmart.publish import publish
 
     syn.build_marts(settings, customers=40)
-    first = run_marts_gate(settings, syn.RUN_ID, syn.AS_OF, {"success": True, "nodes": []})
-    assert publish(settings, syn.RUN_ID, syn.AS_OF, first)["status"] == "published"
+    first = run_marts_gate(settings, syn.RUN_ID, syn.AS_OF, syn.DBT_OK, *MARTS_LISTS)
+    assert publish(settings, syn.RUN_ID, syn.AS_OF, first).status == "published"
     syn.build_marts(settings, customers=200)
-    gate = run_marts_gate(settings, "run-2", syn.AS_OF, {"success": True, "nodes": []})
+    gate = run_marts_gate(settings, "run-2", syn.AS_OF, syn.DBT_OK, *MARTS_LISTS)
     assert gate.passed
     [warning] = gate.warnings
     assert warning.expectation == "row_count_within_band_of_published"
