@@ -25,6 +25,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "watermarks, last runs, last gate decision, what is published",
     ),
     "demo": ("segmart.commands.demo", "demo API on a free port plus `segmart run` against it"),
+    "sources": ("segmart.commands.sources", "configured sources, their Airflow pools, connections"),
+    "manifest": ("segmart.commands.manifest", "build the dbt manifest the Airflow DAG renders"),
 }
 
 

@@ -123,4 +123,3 @@ def current(settings: Settings) -> Lease | None:
 def _current(con: duckdb.DuckDBPyConnection) -> Lease | None:
     row = con.execute("select holder, as_of, claimed_at from meta.marts_lease").fetchone()
     return Lease(*row) if row else None
-

@@ -53,3 +53,28 @@ def test_a_lease_of_a_run_that_is_over_is_taken_over(settings: Settings) -> None
 def test_release_without_a_lease_is_harmless(settings: Settings) -> None:
     assert marts_lease.current(settings) is None
     assert marts_lease.release(settings, A) is False
+
+
+def test_a_holder_is_named_by_its_tool_first_and_the_tool_is_read_back() -> None:
+    holder = marts_lease.holder_name(
+        "airflow", "segmart_pipeline", "manual__2026-06-01T00:00:00+00:00"
+    )
+    assert holder == "airflow:segmart_pipeline:manual__2026-06-01T00:00:00+00:00"
+    assert marts_lease.holder_tool(holder) == (
+        "airflow",
+        "segmart_pipeline:manual__2026-06-01T00:00:00+00:00",
+    )
+    assert marts_lease.holder_tool("segmart-run") == ("segmart-run", "")
+
+
+def test_a_tool_name_with_the_separator_is_refused() -> None:
+    with pytest.raises(ValueError, match="without ':'"):
+        marts_lease.holder_name("air:flow", "x")
+
+
+def test_an_aware_as_of_is_stored_as_naive_utc(settings: Settings) -> None:
+    from datetime import timedelta, timezone
+
+    berlin = timezone(timedelta(hours=2))
+    assert marts_lease.claim(settings, A, datetime(2026, 6, 1, 2, tzinfo=berlin), active()) is None
+    assert marts_lease.current(settings).as_of == datetime(2026, 6, 1, 0, 0)
