@@ -1,16 +1,18 @@
--- Union of the rule segments listed in var('rule_segments'): one model each
--- in models/segments/, all with the contract (customer_id, segment, as_of).
+-- Union of the rule segments: every model in models/segments/, all with the
+-- contract (customer_id, segment, as_of). dbt needs each parent named when it
+-- parses this file, so each segment has one depends_on line here;
+-- union_rule_segments() stops the build, naming the line, when they disagree
+-- with the folder.
+-- depends_on: {{ ref('cart_abandoners') }}
+-- depends_on: {{ ref('engaged_browsers') }}
+-- depends_on: {{ ref('frequent_buyers') }}
+-- depends_on: {{ ref('high_value') }}
+-- depends_on: {{ ref('lapsed_customers') }}
+-- depends_on: {{ ref('new_subscribers') }}
 with
 
 unioned as (
-    {% for segment in var('rule_segments') %}
-        select
-            customer_id,
-            segment,
-            as_of
-        from {{ ref(segment) }}
-        {% if not loop.last %}union all{% endif %}
-    {% endfor %}
+    {{ union_rule_segments() }}
 ),
 
 final as (
