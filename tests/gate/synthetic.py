@@ -86,9 +86,12 @@ def add_raw_slice(
     end: datetime = INTERVAL_END,
     run_id: str = RUN_ID,
     time_field: str = "updated_at",
+    finished_at: datetime | None = None,
 ) -> dict:
     """Load records as one raw slice plus its meta.extract_runs row; returns the slice dict."""
     import json
+
+    finished_at = finished_at or end
 
     con = warehouse.connect(settings.warehouse)
     try:
@@ -119,7 +122,7 @@ def add_raw_slice(
                 seconds, status, started_at, finished_at)
             values (?, ?, ?, ?, ?, ?, ?, 1, ?, 1, 0, 0, 0.1, 'success', ?, ?)
             """,
-            [run_id, source, stream, start, end, start, end, len(records), end, end],
+            [run_id, source, stream, start, end, start, end, len(records), end, finished_at],
         )
     finally:
         con.close()
