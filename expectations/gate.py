@@ -14,6 +14,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import duckdb
+
 from expectations import gx_runner
 from expectations.suites import RfmMap, Suite, marts_suites, raw_suites
 from segmart.core import warehouse
@@ -78,7 +80,7 @@ order by source, stream, interval_start, interval_end
 """
 
 
-def pending_slices(con: Any) -> list[PendingSlice]:
+def pending_slices(con: duckdb.DuckDBPyConnection) -> list[PendingSlice]:
     """Slices committed to raw (latest successful load) that have not passed the raw gate.
 
     Not just this run's: a run that stopped after committing some streams leaves
@@ -169,7 +171,7 @@ def record_raw_gate(
         con.close()
 
 
-def read_rfm_map(settings: Settings, con: Any) -> RfmMap:
+def read_rfm_map(settings: Settings, con: duckdb.DuckDBPyConnection) -> RfmMap:
     """The RFM map seed as dbt loaded it into marts; the grid lives there and nowhere else."""
     table = rfm_map_table(con)
     seeds = sorted((settings.dbt_project_dir / "seeds").glob("*rfm*map*.csv"))
@@ -307,8 +309,6 @@ def load_gate_result(settings: Settings, run_id: str | None = None) -> GateResul
 def published_row_counts(published: Path) -> dict[str, int]:
     if not published.exists():
         return {}
-    import duckdb
-
     counts: dict[str, int] = {}
     con = duckdb.connect(str(published), read_only=True)
     try:
@@ -322,7 +322,7 @@ def published_row_counts(published: Path) -> dict[str, int]:
     return counts
 
 
-def rfm_map_table(con: Any) -> str | None:
+def rfm_map_table(con: duckdb.DuckDBPyConnection) -> str | None:
     """The RFM map seed in marts (r_score, f_score, segment), if dbt has loaded it."""
     row = con.execute(
         """
@@ -337,7 +337,7 @@ def rfm_map_table(con: Any) -> str | None:
     return row[0] if row else None
 
 
-def rfm_map_segments(con: Any, table: str) -> list[str] | None:
+def rfm_map_segments(con: duckdb.DuckDBPyConnection, table: str) -> list[str] | None:
     names = con.execute(
         f'select distinct segment from {MARTS_SCHEMA}."{table}" where segment is not null'
     ).fetchall()
