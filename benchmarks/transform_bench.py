@@ -27,9 +27,11 @@ from pathlib import Path
 
 from raw_generator import TABLES  # this folder: the bench runs as a script
 
+from segmart import transform
+from segmart.core.contracts import DbtBuildResult, DbtNode
 from segmart.core.settings import Settings
 from segmart.core.warehouse import connect
-from segmart.transform import _invoke, _node_results, dbt_build, format_as_of
+from segmart.transform import dbt_build, parse_project
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -146,9 +148,8 @@ def timed(label: str, fn, results: dict):
     return value
 
 
-def slowest(nodes: list[dict], count: int = 8) -> dict[str, float]:
-    nodes = sorted(nodes, key=lambda n: n["seconds"], reverse=True)[:count]
-    return {n["name"]: n["seconds"] for n in nodes}
+def slowest(nodes: tuple[DbtNode, ...], count: int = 8) -> dict[str, float]:
+    return {n.name: n.seconds for n in sorted(nodes, key=lambda n: n.seconds, reverse=True)[:count]}
 
 
 def row_counts(settings: Settings) -> dict[str, int]:
@@ -159,14 +160,14 @@ def row_counts(settings: Settings) -> dict[str, int]:
         con.close()
 
 
-def run_dbt(settings: Settings, as_of: datetime, args: list[str]) -> dict:
+def run_dbt(settings: Settings, as_of: datetime, args: list[str]) -> DbtBuildResult:
     """One dbt command at `as_of` that must succeed (a failed build is no timing)."""
-    result = _invoke(settings, [*args, "--vars", json.dumps({"as_of": format_as_of(as_of)})])
-    assert result.success, result.exception
-    return {"nodes": _node_results(result)}
+    result = transform.run_dbt(settings, args, as_of)
+    assert result.success, result.error or result.failed_tests or result.errored_nodes
+    return result
 
 
-def run_models(settings: Settings, as_of: datetime, select: str) -> dict:
+def run_models(settings: Settings, as_of: datetime, select: str) -> DbtBuildResult:
     """`dbt run --full-refresh` of a selection (no tests): the like-for-like yardstick."""
     return run_dbt(settings, as_of, ["run", "--full-refresh", "--select", select])
 
@@ -215,14 +216,14 @@ def main(argv: list[str] | None = None) -> int:
     results["raw_rows"] = row_counts(settings)
     print(json.dumps(results["raw_rows"]), flush=True)
     # Parse once first: the timings below are builds, not dbt's one-off full parse.
-    timed("dbt_parse_s", lambda: _invoke(settings, ["parse"]), results)
+    timed("dbt_parse_s", lambda: parse_project(settings), results)
     build = timed("full_build_s", lambda: dbt_build(settings, as_of, full_refresh=True), results)
-    assert build["success"], build["failed_tests"] or build["errored_nodes"]
-    results["full_build_nodes"] = f"{build['models_built']} models, {build['tests_run']} tests"
-    results["full_build_slowest"] = slowest(build["nodes"])
+    assert build.success, build.error or build.failed_tests or build.errored_nodes
+    results["full_build_nodes"] = f"{build.models_built} models, {build.tests_run} tests"
+    results["full_build_slowest"] = slowest(build.nodes)
     print(json.dumps(results["full_build_slowest"]), flush=True)
     rfm = timed("rfm_models_s", lambda: run_models(settings, as_of, "+customer_rfm"), results)
-    results["rfm_models_slowest"] = slowest(rfm["nodes"])
+    results["rfm_models_slowest"] = slowest(rfm.nodes)
 
     def hand_script() -> None:
         con = connect(settings.warehouse)
@@ -250,8 +251,8 @@ def main(argv: list[str] | None = None) -> int:
     results["new_rows"] = sum(new["rows"].values())
     results["new_share"] = round(results["new_rows"] / sum(results["raw_rows"].values()), 4)
     build = timed("incremental_build_s", lambda: dbt_build(settings, later), results)
-    assert build["success"], build["failed_tests"] or build["errored_nodes"]
-    results["incremental_build_slowest"] = slowest(build["nodes"])
+    assert build.success, build.error or build.failed_tests or build.errored_nodes
+    results["incremental_build_slowest"] = slowest(build.nodes)
     if not args.skip_models_only:
         # A second incremental build with no new data, tests left out (dbt's default
         # eager indirect selection would add every test whose parents are selected).

@@ -1,8 +1,11 @@
 """`segmart transform`: dbt build of staging, intermediate and marts, in-process.
 
-dbt runs through `dbtRunner` with absolute project/profiles paths and
-SEGMART_WAREHOUSE set to the absolute warehouse path, so the working directory
-never matters. Test failures are reported, not raised: the gate decides.
+dbt runs through `dbtRunner` on `settings.dbt_project_dir` (SEGMART_DBT_PROJECT_DIR)
+with absolute paths and SEGMART_WAREHOUSE set to the absolute warehouse path, so
+the working directory never matters. Test failures are reported, not raised: the
+gate decides. A build's outcome is read from dbt's run_results.json by
+`parse_run_results`, the one reader of that file (the DAG's Cosmos build reaches
+the gate through it too).
 """
 
 from __future__ import annotations
@@ -12,42 +15,41 @@ import os
 import shutil
 import tempfile
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from segmart.core.settings import Settings, SettingsError
+from segmart.core.contracts import DbtBuildResult, DbtNode
+from segmart.core.errors import UserError
+from segmart.core.settings import (
+    DBT_PROJECT_DIR_VARIABLE,
+    DEFAULT_DBT_PROJECT_DIR,
+    Settings,
+    SettingsError,
+)
+from segmart.core.times import as_of_text, parse_utc
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
-MANIFEST = PROJECT_DIR / "target" / "manifest.json"
+# dbt_project.yml gives every model in models/segments/ this tag.
+RULE_SEGMENT_TAG = "rule_segment"
+RUN_RESULTS = "run_results.json"
+MANIFEST = "manifest.json"
+
+# dbt's own rule for an invocation that did not succeed (RunnableTask.interpret_results):
+# any node that errored, failed or was skipped. The in-process build and the DAG's
+# (Cosmos) build both take `success` from this rule over run_results.json, so they
+# agree with each other and with dbt's `result.success`. The DAG once counted only
+# error/fail; a skipped node blocks the gate on its own either way, so no gate
+# outcome changes.
+_UNSUCCESSFUL = frozenset({"error", "fail", "runtime error", "skipped", "partial success"})
 
 # dbt's in-process runner keeps global state; one invocation at a time.
 _DBT_LOCK = threading.Lock()
 
 
-class TransformError(RuntimeError):
-    """dbt could not run at all (bad project, missing warehouse), as opposed to failed tests."""
-
-
-def format_as_of(as_of: datetime | str) -> str:
-    """UTC 'YYYY-MM-DD HH:MM:SS', the form dbt's var('as_of') expects."""
-    if isinstance(as_of, str):
-        as_of = parse_as_of(as_of)
-    if as_of.tzinfo is not None:
-        as_of = as_of.astimezone(UTC).replace(tzinfo=None)
-    return as_of.strftime("%Y-%m-%d %H:%M:%S")
-
-
-def parse_as_of(text: str) -> datetime:
-    try:
-        value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError as error:
-        raise SettingsError(
-            f"as_of {text!r} is not an ISO 8601 timestamp; use e.g. 2026-06-01T00:00:00Z"
-        ) from error
-    return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+class TransformError(UserError, RuntimeError):
+    """The dbt project could not be parsed or read; the message names the project and file."""
 
 
 @contextmanager
@@ -75,17 +77,26 @@ def dbt_work_dir(settings: Settings) -> Path:
     return settings.warehouse_dir / "dbt"
 
 
-def _invoke(settings: Settings, args: list[str], isolated: bool = True) -> Any:
+def _profiles_dir(settings: Settings) -> Path:
+    # profiles.yml only points dbt at SEGMART_WAREHOUSE: a project of one's own may
+    # leave it out and use the packaged one.
+    project = settings.dbt_project_dir
+    return project if (project / "profiles.yml").exists() else DEFAULT_DBT_PROJECT_DIR
+
+
+def _invoke(settings: Settings, args: Sequence[str], target_dir: Path | None = None) -> Any:
+    """One dbt command in-process; artefacts in `target_dir` (default: the work dir's)."""
     from dbt.cli.main import dbtRunner
 
     settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
-    common = ["--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR)]
-    if isolated:
-        work = dbt_work_dir(settings)
-        common += ["--target-path", str(work / "target"), "--log-path", str(work / "logs")]
+    target = target_dir or dbt_work_dir(settings) / "target"
+    logs = target / "logs" if target_dir else dbt_work_dir(settings) / "logs"
+    paths = ["--project-dir", str(settings.dbt_project_dir)]
+    paths += ["--profiles-dir", str(_profiles_dir(settings))]
+    paths += ["--target-path", str(target), "--log-path", str(logs)]
     with _DBT_LOCK, _dbt_environment(settings):
         try:
-            return dbtRunner().invoke([*args, *common, "--no-use-colors", "--quiet"])
+            return dbtRunner().invoke([*args, *paths, "--no-use-colors", "--quiet"])
         finally:
             _release_duckdb()
 
@@ -107,23 +118,52 @@ def _release_duckdb() -> None:
         environment.close()
 
 
-def _node_results(result: Any) -> list[dict[str, Any]]:
-    nodes = []
-    for node_result in result.result or []:
-        node = node_result.node
-        status = str(getattr(node_result.status, "value", node_result.status))
-        nodes.append(
-            {
-                "unique_id": node.unique_id,
-                "name": node.name,
-                "resource_type": str(getattr(node.resource_type, "value", node.resource_type)),
-                "status": status,
-                "failures": node_result.failures,
-                "message": node_result.message,
-                "seconds": round(float(node_result.execution_time or 0.0), 3),
-            }
+def parse_run_results(run_results: Mapping[str, Any], as_of: str | None = None) -> DbtBuildResult:
+    """dbt's run_results.json (a build, run or test) as a `DbtBuildResult`.
+
+    `as_of` defaults to the `as_of` var the invocation was given, if any.
+    """
+    nodes = tuple(
+        DbtNode(
+            unique_id=str(item.get("unique_id") or ""),
+            status=str(item.get("status") or "").lower(),
+            failures=item.get("failures"),
+            message=item.get("message"),
+            seconds=round(float(item.get("execution_time") or 0.0), 3),
         )
-    return nodes
+        for item in run_results.get("results") or []
+    )
+    given = (run_results.get("args") or {}).get("vars")
+    if as_of is None and isinstance(given, Mapping) and given.get("as_of"):
+        as_of = as_of_text(given["as_of"])
+    success = not any(n.status in _UNSUCCESSFUL for n in nodes if n.resource_type != "exposure")
+    return DbtBuildResult(success=success, nodes=nodes, as_of=as_of)
+
+
+def run_dbt(
+    settings: Settings, args: Sequence[str], as_of: datetime | str | None = None
+) -> DbtBuildResult:
+    """A dbt command that runs nodes (build, run, test), at `as_of` when given.
+
+    Returns `DbtBuildResult.could_not_run` when dbt could not run at all (a project
+    that does not parse, a warehouse it cannot open).
+    """
+    as_of_value = as_of_text(as_of) if as_of is not None else None
+    command = list(args)
+    if as_of_value is not None:
+        command += ["--vars", json.dumps({"as_of": as_of_value})]
+    run_results = dbt_work_dir(settings) / "target" / RUN_RESULTS
+    # A file left by an earlier run must never pass for this one's.
+    run_results.unlink(missing_ok=True)
+    result = _invoke(settings, command)
+    if result.result is None or not run_results.exists():
+        return DbtBuildResult.could_not_run(
+            f"dbt could not run against {settings.warehouse}: {result.exception}. Check the dbt "
+            f"project in {settings.dbt_project_dir} ({DBT_PROJECT_DIR_VARIABLE}) and that the "
+            "warehouse exists.",
+            as_of=as_of_value,
+        )
+    return parse_run_results(json.loads(run_results.read_text()), as_of=as_of_value)
 
 
 def dbt_build(
@@ -131,73 +171,87 @@ def dbt_build(
     as_of: datetime | str,
     select: Sequence[str] | str | None = None,
     full_refresh: bool = False,
-) -> dict[str, Any]:
-    """`dbt build` at `as_of`; returns per-node status and the failed tests with counts.
-
-    Raises TransformError only when dbt could not run (no result at all).
-    """
-    as_of_text = format_as_of(as_of)
-    args = ["build", "--vars", json.dumps({"as_of": as_of_text})]
+) -> DbtBuildResult:
+    """`dbt build` at `as_of`: every node's status, failed tests with their counts."""
+    args = ["build"]
     if select:
         args += ["--select", *([select] if isinstance(select, str) else list(select))]
     if full_refresh:
         args.append("--full-refresh")
-    result = _invoke(settings, args)
-    if result.result is None:
+    return run_dbt(settings, args, as_of)
+
+
+def parse_project(settings: Settings) -> Path:
+    """`dbt parse` into this warehouse's work dir; returns the manifest it wrote."""
+    result = _invoke(settings, ["parse"])
+    manifest = dbt_work_dir(settings) / "target" / MANIFEST
+    if not result.success or not manifest.exists():
         raise TransformError(
-            f"dbt build could not run for {settings.warehouse}: {result.exception}. "
-            f"Check the dbt project in {PROJECT_DIR} and that the warehouse exists."
+            f"dbt could not parse the project in {settings.dbt_project_dir}: {result.exception}"
         )
-    nodes = _node_results(result)
-    failed_tests = [
-        {
-            "unique_id": n["unique_id"],
-            "name": n["name"],
-            "status": n["status"],
-            "failures": n["failures"],
-        }
-        for n in nodes
-        if n["resource_type"] in ("test", "unit_test") and n["status"] in ("fail", "error", "warn")
-    ]
-    errors = [
-        n for n in nodes if n["status"] in ("error", "skipped") and n["resource_type"] != "test"
-    ]
-    return {
-        "as_of": as_of_text,
-        "success": bool(result.success),
-        "nodes": nodes,
-        "failed_tests": failed_tests,
-        "errored_nodes": [n["unique_id"] for n in errors],
-        "models_built": sum(
-            1 for n in nodes if n["resource_type"] == "model" and n["status"] == "success"
-        ),
-        "tests_run": sum(1 for n in nodes if n["resource_type"] in ("test", "unit_test")),
-    }
+    return manifest
 
 
 def build_manifest(settings: Settings) -> Path:
-    """`dbt parse` and return target/manifest.json (Cosmos LoadMode.DBT_MANIFEST).
+    """`dbt parse` into `settings.dbt_manifest` (Cosmos LoadMode.DBT_MANIFEST).
 
     Parsed into a folder of its own, then moved into place in one rename: a running
     Airflow parses the DAG (and so reads this file) at any moment, and a half-written
     manifest fails every task that starts meanwhile.
     """
-    MANIFEST.parent.mkdir(parents=True, exist_ok=True)
-    scratch = Path(tempfile.mkdtemp(prefix=".parse-", dir=MANIFEST.parent))
+    manifest = settings.dbt_manifest
+    manifest.parent.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=".parse-", dir=manifest.parent))
     try:
-        paths = ["--target-path", str(scratch), "--log-path", str(scratch / "logs")]
-        result = _invoke(settings, ["parse", *paths], isolated=False)
-        parsed = scratch / MANIFEST.name
+        result = _invoke(settings, ["parse"], target_dir=scratch)
+        parsed = scratch / MANIFEST
         if not result.success or not parsed.exists():
-            raise TransformError(f"dbt parse failed for {PROJECT_DIR}: {result.exception}")
-        os.replace(parsed, MANIFEST)
+            raise TransformError(
+                f"dbt could not parse the project in {settings.dbt_project_dir}: {result.exception}"
+            )
+        os.replace(parsed, manifest)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    return MANIFEST
+    return manifest
+
+
+def rule_segments_in(manifest: Mapping[str, Any]) -> tuple[str, ...]:
+    """The rule segments a parsed manifest declares: its models tagged `rule_segment`."""
+    project = (manifest.get("metadata") or {}).get("project_name")
+    return tuple(
+        sorted(
+            str(node["name"])
+            for node in (manifest.get("nodes") or {}).values()
+            if node.get("resource_type") == "model"
+            and RULE_SEGMENT_TAG in (node.get("tags") or ())
+            and (project is None or node.get("package_name") == project)
+        )
+    )
+
+
+def rule_segments(settings: Settings) -> tuple[str, ...]:
+    """The rule segments of the dbt project (every model in models/segments/), by name.
+
+    Read from the newer of the manifest the last dbt call against this warehouse wrote
+    and `settings.dbt_manifest` (the DAG's; an older work-dir manifest may predate the
+    project the DAG builds); the project is parsed when there is neither.
+    """
+    candidates = [dbt_work_dir(settings) / "target" / MANIFEST, settings.dbt_manifest]
+    present = [path for path in candidates if path.exists()]
+    manifest = (
+        max(present, key=lambda path: path.stat().st_mtime) if present else parse_project(settings)
+    )
+    try:
+        return rule_segments_in(json.loads(manifest.read_text()))
+    except (OSError, ValueError) as error:
+        raise TransformError(
+            f"dbt manifest {manifest} could not be read ({error}): run `segmart transform` "
+            "to rebuild it"
+        ) from error
 
 
 def latest_interval_end(settings: Settings) -> datetime:
-    """The default as_of: the latest extracted interval end in raw."""
+    """The default as_of: the latest extracted interval end in raw (aware UTC)."""
     from segmart.core.warehouse import connect
 
     if not settings.warehouse.exists():
@@ -226,4 +280,4 @@ def latest_interval_end(settings: Settings) -> datetime:
             f"no extracted data in {settings.warehouse}: "
             "run `segmart extract` first or pass --as-of"
         )
-    return max(ends).replace(tzinfo=UTC)
+    return parse_utc(max(ends))

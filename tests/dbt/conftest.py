@@ -11,11 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 import extract
+from segmart.core.contracts import DbtBuildResult
 from segmart.core.settings import Settings
 from segmart.core.warehouse import connect
 from segmart.transform import dbt_build
@@ -51,9 +51,9 @@ MARTS = [
 class BuiltWarehouse:
     settings: Settings
     as_of: datetime
-    first_build: dict[str, Any]
-    incremental_build: dict[str, Any]
-    full_refresh_build: dict[str, Any]
+    first_build: DbtBuildResult
+    incremental_build: DbtBuildResult
+    full_refresh_build: DbtBuildResult
     incremental_marts: dict[str, list[tuple]]
     full_refresh_marts: dict[str, list[tuple]]
 

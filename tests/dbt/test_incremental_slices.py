@@ -62,10 +62,10 @@ def test_contact_versions_follow_reloaded_and_vanished_slices(
         con.close()
 
     incremental = dbt_build(settings, AS_OF, select=MODEL)
-    assert incremental["success"], incremental
+    assert incremental.success, incremental
     after_incremental = staged_versions(settings)
     full_refresh = dbt_build(settings, AS_OF, select=MODEL, full_refresh=True)
-    assert full_refresh["success"], full_refresh
+    assert full_refresh.success, full_refresh
 
     assert after_incremental == staged_versions(settings)
     con = connect(settings.warehouse, read_only=True)

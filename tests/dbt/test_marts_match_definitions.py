@@ -43,8 +43,8 @@ def test_build_succeeds_with_every_test_passing(built_warehouse: BuiltWarehouse)
         built_warehouse.incremental_build,
         built_warehouse.full_refresh_build,
     ):
-        assert build["success"], build["failed_tests"] or build["errored_nodes"]
-        assert build["failed_tests"] == []
+        assert build.success, build.failed_tests or build.errored_nodes
+        assert build.failed_tests == []
 
 
 def test_rfm_matches_definitions_for_every_scored_customer(

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from segmart.transform import PROJECT_DIR
+from segmart.core.settings import DEFAULT_DBT_PROJECT_DIR
 
 pytestmark = pytest.mark.slow
 
@@ -24,7 +24,7 @@ def test_models_lint_clean(tmp_path) -> None:
     lint = ["lint", "models", "--processes", "2", "--nofail", "--format", "json"]
     result = subprocess.run(
         [str(SQLFLUFF), *lint, "--write-output", str(report_file)],
-        cwd=PROJECT_DIR,
+        cwd=DEFAULT_DBT_PROJECT_DIR,
         env=env,
         capture_output=True,
         text=True,

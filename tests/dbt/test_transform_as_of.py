@@ -7,19 +7,20 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from segmart.core.settings import Settings, SettingsError
+from segmart.core.times import TimeFormatError, as_of_text
 from segmart.core.warehouse import connect
-from segmart.transform import format_as_of, latest_interval_end
+from segmart.transform import latest_interval_end
 
 
 def test_as_of_is_passed_to_dbt_as_utc_text() -> None:
     plus_two = timezone(timedelta(hours=2))
-    assert format_as_of(datetime(2026, 6, 1, 2, 0, tzinfo=plus_two)) == "2026-06-01 00:00:00"
-    assert format_as_of("2026-06-01T00:00:00Z") == "2026-06-01 00:00:00"
+    assert as_of_text(datetime(2026, 6, 1, 2, 0, tzinfo=plus_two)) == "2026-06-01 00:00:00"
+    assert as_of_text("2026-06-01T00:00:00Z") == "2026-06-01 00:00:00"
 
 
 def test_malformed_as_of_names_the_value_and_the_expected_form() -> None:
-    with pytest.raises(SettingsError, match="'yesterday'.*ISO 8601"):
-        format_as_of("yesterday")
+    with pytest.raises(TimeFormatError, match="'yesterday'.*ISO 8601"):
+        as_of_text("yesterday")
 
 
 def test_default_as_of_is_the_latest_extracted_interval_end(tmp_path) -> None:
