@@ -20,8 +20,8 @@ from pyrate_limiter import Limiter, Rate, RateItem, SQLiteBucket
 
 # The server counts requests in a sliding second as they arrive, and a busy
 # server stamps some arrivals late (while it builds another page), so requests
-# sent a full window apart can land closer together. Measured with three shop
-# processes at 10 req/s on 2 busy cores: 8 % in reserve gave no 429s, 5 % one in 150.
+# sent a full window apart can land closer together. Measured with three processes (one
+# source's streams) at 10 req/s on 2 busy cores: 8 % in reserve gave no 429s, 5 % one in 150.
 SAFETY = 0.92
 
 
