@@ -1,24 +1,33 @@
 """Extraction: declarative API sources → landing files → raw DuckDB tables.
 
-Contract entry points (DESIGN.md): `list_streams`, `pull_slice`, `load_slice`,
-`run_extract`, `LandedSlice`.
+Contract entry points (DESIGN.md): `list_sources`, `list_streams`, `stream_gates`,
+`plan_windows`, `pull_slice`, `load_slice`, `record_failure`, `run_extract`,
+`LandedSlice`, `PlannedSlice`.
 """
 
-from extract.config import list_streams
-from extract.errors import ExtractError, ExtractFailed
+from extract.config import list_sources, list_streams, load_source, stream_gates
+from extract.errors import ConfigError, ExtractError, ExtractFailed, WindowError
 from extract.landing import LandedSlice
 from extract.load import load_slice, record_failure
+from extract.planning import PlannedSlice, plan_windows
 from extract.pull import pull_slice
 from extract.runner import new_run_id, run_extract
 
 __all__ = [
+    "ConfigError",
     "ExtractError",
     "ExtractFailed",
     "LandedSlice",
+    "PlannedSlice",
+    "WindowError",
+    "list_sources",
     "list_streams",
+    "load_source",
     "load_slice",
     "new_run_id",
+    "plan_windows",
     "pull_slice",
     "record_failure",
     "run_extract",
+    "stream_gates",
 ]

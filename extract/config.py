@@ -1,63 +1,147 @@
 """Declarative source configs: `extract/sources/<source>.yaml` (see docs/extract.md).
 
-A source is data: auth style, rate budget, history start, stream defaults and
-per-stream overrides. A new stream of an API whose pagination style is known
-needs YAML only.
+A source is data: auth style, rate budget, history start, stream defaults,
+per-stream overrides and the raw gate's knowledge of each stream. A new stream
+of an API whose pagination style is known needs YAML only. Every key of every
+file is checked when the catalog is read (`list_sources`, `list_streams`), so a
+wrong key fails before any request.
 """
 
 from __future__ import annotations
 
-import os
 import random
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import cache
-from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import yaml
 
-PAGINATION_STYLES = ("link_header", "body_cursor", "page_number", "next_url")
-AUTH_STYLES = ("bearer", "header")
+from extract.errors import ConfigError
+from extract.schema import (
+    Where,
+    any_number,
+    build,
+    choice,
+    count,
+    duration,
+    keys_of,
+    list_of,
+    mapping,
+    name,
+    number,
+    number_pair,
+    positive_duration,
+    positive_int,
+    scalars,
+    section_of,
+    setting,
+    styled,
+    text,
+    text_or_empty,
+    timestamp,
+    url_path,
+)
+from segmart.core.contracts import FieldCheck, FieldRule, Severity, StreamGate, raw_table
+from segmart.core.settings import SOURCES_DIR_VARIABLE
+
+PACKAGED_DIR = Path(__file__).resolve().parent / "sources"
+
+# --- auth: one typed config per style ------------------------------------------------------
 
 
-class ConfigError(ValueError):
-    """A source config is missing or malformed; the message names the file and key."""
+@dataclass(frozen=True, kw_only=True)
+class BearerAuth:
+    """`Authorization: Bearer <key>`."""
 
-
-@dataclass(frozen=True)
-class AuthConfig:
-    style: str = "bearer"  # bearer: `Authorization: Bearer <key>`; header: `<header>: <key>`
-    header: str = "Authorization"
+    style: ClassVar[str] = "bearer"
 
     def headers(self, api_key: str) -> dict[str, str]:
-        if self.style == "bearer":
-            return {"Authorization": f"Bearer {api_key}"}
+        return {"Authorization": f"Bearer {api_key}"}
+
+
+@dataclass(frozen=True, kw_only=True)
+class HeaderAuth:
+    """`<header>: <key>` (e.g. `X-Api-Key`)."""
+
+    style: ClassVar[str] = "header"
+    header: str = setting(text)
+
+    def headers(self, api_key: str) -> dict[str, str]:
         return {self.header: api_key}
 
 
-@dataclass(frozen=True)
-class PaginationConfig:
-    style: str
-    limit_param: str | None = "limit"
-    page_size: int = 100
-    cursor_path: str | None = None  # body_cursor: dotted path of the next cursor
-    cursor_param: str | None = None  # body_cursor: query parameter that takes it
-    page_param: str = "page"  # page_number
-    total_pages_path: str | None = None  # page_number: dotted path of the page count
-    next_url_path: str | None = None  # next_url: dotted path of the next page's URL
+AuthConfig = BearerAuth | HeaderAuth
+AUTH_STYLES: dict[str, type[AuthConfig]] = {kind.style: kind for kind in (BearerAuth, HeaderAuth)}
+
+# --- pagination: one typed config per style (the paginators in extract/paginators.py) ------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
+class _PageSize:
+    # The query parameter of the page size; null when the API takes none.
+    limit_param: str | None = setting(text, "limit", optional=True)
+    page_size: int = setting(positive_int, 100)
+
+
+@dataclass(frozen=True, kw_only=True)
+class LinkHeaderPagination(_PageSize):
+    """Shopify/GitHub: `Link: <url>; rel="next"` carries every parameter of the next page."""
+
+    style: ClassVar[str] = "link_header"
+
+
+@dataclass(frozen=True, kw_only=True)
+class BodyCursorPagination(_PageSize):
+    """HubSpot/Stripe: an opaque cursor at a body path, sent back as a query parameter."""
+
+    style: ClassVar[str] = "body_cursor"
+    cursor_path: str = setting(text)  # dotted, e.g. paging.next.after
+    cursor_param: str = setting(text)
+
+
+@dataclass(frozen=True, kw_only=True)
+class PageNumberPagination(_PageSize):
+    """Mailchimp/Zendesk: `page=1..total_pages`; an empty page also ends the stream."""
+
+    style: ClassVar[str] = "page_number"
+    page_param: str = setting(text, "page")
+    total_pages_path: str | None = setting(text, None, optional=True)
+
+
+@dataclass(frozen=True, kw_only=True)
+class NextUrlPagination(_PageSize):
+    """Keyset APIs that return the full URL of the next page in the body; null at the end."""
+
+    style: ClassVar[str] = "next_url"
+    next_url_path: str = setting(text)
+
+
+PaginationConfig = (
+    LinkHeaderPagination | BodyCursorPagination | PageNumberPagination | NextUrlPagination
+)
+PAGINATION_STYLES: dict[str, type[PaginationConfig]] = {
+    kind.style: kind
+    for kind in (
+        LinkHeaderPagination,
+        BodyCursorPagination,
+        PageNumberPagination,
+        NextUrlPagination,
+    )
+}
+
+# --- the rest of a source ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
 class RetryPolicy:
-    max_attempts: int = 8
-    backoff_base: float = 0.2  # seconds; doubles per attempt
-    backoff_cap: float = 30.0
-    connect_timeout: float = 10.0
-    read_timeout: float = 120.0
+    max_attempts: int = setting(positive_int, 8)
+    backoff_base: float = setting(number(), 0.2)  # seconds; doubles per attempt
+    backoff_cap: float = setting(number(), 30.0)
+    connect_timeout: float = setting(number(above=True), 10.0)
+    read_timeout: float = setting(number(above=True), 120.0)
 
     def backoff(self, attempt: int) -> float:
         """Exponential with jitter, so parallel streams do not retry in lockstep."""
@@ -65,31 +149,123 @@ class RetryPolicy:
         return ceiling / 2 + random.uniform(0, ceiling / 2)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
+class RateLimit:
+    requests_per_second: float = setting(number(), 0.0)  # 0 = no client-side budget
+
+
+@dataclass(frozen=True, kw_only=True)
 class WindowConfig:
-    start_param: str
-    end_param: str
+    start_param: str = setting(text)
+    end_param: str = setting(text)
     # Longest window per request sequence: for APIs whose offset pages rescan the
     # window (or cap the offset), a long slice is pulled as consecutive sub-windows.
-    max_span: timedelta | None = None
+    max_span: timedelta | None = setting(positive_duration, None, optional=True)
 
 
-@dataclass(frozen=True)
+# --- the raw gate's knowledge of a stream (`gate:`), read into core's StreamGate -------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Check:
+    name: str = setting(name)
+    field: str = setting(text)
+    severity: Severity = setting(choice(Severity), Severity.CRITICAL)
+    description: str = setting(text_or_empty, "")
+    rule: ClassVar[FieldRule]
+
+    def field_check(self) -> FieldCheck:
+        return FieldCheck(
+            name=self.name,
+            field=self.field,
+            rule=self.rule,
+            severity=self.severity,
+            value=getattr(self, "value", None),
+            description=self.description,
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class PresentCheck(_Check):
+    rule: ClassVar[FieldRule] = FieldRule.PRESENT
+
+
+@dataclass(frozen=True, kw_only=True)
+class DecimalCheck(_Check):
+    rule: ClassVar[FieldRule] = FieldRule.DECIMAL
+
+
+@dataclass(frozen=True, kw_only=True)
+class MinimumCheck(_Check):
+    rule: ClassVar[FieldRule] = FieldRule.MINIMUM
+    value: float = setting(any_number)
+
+
+CHECK_RULES: dict[str, type[_Check]] = {
+    str(kind.rule): kind for kind in (PresentCheck, DecimalCheck, MinimumCheck)
+}
+_DEFAULT_GATE = StreamGate("", "", timedelta(0))
+
+
+@dataclass(frozen=True, kw_only=True)
+class VolumeConfig:
+    # Records per hour within [low, high] x the trailing average of earlier slices.
+    band: tuple[float, float] = setting(number_pair, _DEFAULT_GATE.volume_band)
+    min_earlier_slices: int = setting(count, _DEFAULT_GATE.volume_min_earlier_slices)
+
+
+def _checks(value: Any, where: Where) -> tuple[_Check, ...]:
+    checks = list_of(styled(CHECK_RULES, key="rule"))(value, where)
+    seen: set[str] = set()
+    for index, check in enumerate(checks):
+        if check.name in seen:
+            raise where.at(index, "name").error(f"{check.name!r} is used twice; names are unique")
+        seen.add(check.name)
+    return checks
+
+
+@dataclass(frozen=True, kw_only=True)
+class GateConfig:
+    # Records may carry times before the pulled window (late events, re-pulls).
+    time_tolerance: timedelta = setting(duration, timedelta(0))
+    # The field holding a person's email, when the stream has one.
+    email_field: str | None = setting(text, None, optional=True)
+    checks: tuple[_Check, ...] = setting(_checks, ())
+    volume: VolumeConfig = setting(section_of(VolumeConfig), VolumeConfig())
+
+
+# --- streams and sources -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
 class StreamConfig:
     source: str
     name: str
-    path: str
-    records: str  # dotted path of the record list in the body ("" = the body is the list)
-    primary_key: str
-    time_field: str
-    lookback: timedelta
-    window: WindowConfig
-    pagination: PaginationConfig
-    params: Mapping[str, str] = field(default_factory=dict)
+    path: str = setting(url_path)
+    records: str = setting(text_or_empty, "")  # dotted path of the record list ("" = the body)
+    primary_key: str = setting(text)
+    time_field: str = setting(text)
+    lookback: timedelta = setting(duration, timedelta(0))
+    window: WindowConfig = setting(section_of(WindowConfig))
+    pagination: PaginationConfig = setting(styled(PAGINATION_STYLES))
+    params: Mapping[str, str] = setting(scalars, {})
+    gate: GateConfig = setting(section_of(GateConfig), GateConfig())
 
     @property
     def table(self) -> str:
-        return f"raw.{self.source}__{self.name}"
+        return raw_table(self.source, self.name)
+
+    @property
+    def stream_gate(self) -> StreamGate:
+        return StreamGate(
+            source=self.source,
+            stream=self.name,
+            time_tolerance=self.gate.time_tolerance,
+            email_field=self.gate.email_field,
+            checks=tuple(check.field_check() for check in self.gate.checks),
+            volume_band=self.gate.volume.band,
+            volume_min_earlier_slices=self.gate.volume.min_earlier_slices,
+        )
 
 
 @dataclass(frozen=True)
@@ -102,134 +278,64 @@ class SourceConfig:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
 
 
-SOURCES_DIR_VARIABLE = "SEGMART_SOURCES_DIR"
+@dataclass(frozen=True, kw_only=True)
+class _SourceFile:
+    """The top level of a source file; `defaults` and `streams` are read by `parse_source`."""
+
+    source: str = setting(name)
+    auth: AuthConfig = setting(styled(AUTH_STYLES), BearerAuth())
+    rate_limit: RateLimit = setting(section_of(RateLimit), RateLimit())
+    history_start: datetime = setting(timestamp)
+    retry: RetryPolicy = setting(section_of(RetryPolicy), RetryPolicy())
+    defaults: Mapping[str, Any] = setting(mapping, {})
+    streams: Mapping[str, Any] = setting(mapping)
 
 
-def sources_dir(env: Mapping[str, str] | None = None) -> str | None:
-    """Extra folder of `<source>.yaml` files that add to or replace the packaged ones."""
-    return (os.environ if env is None else env).get(SOURCES_DIR_VARIABLE) or None
+STREAM_KEYS = tuple(f.name for f in keys_of(StreamConfig))
 
 
-def _config_files(extra_dir: str | None) -> dict[str, Any]:
-    packaged = resources.files("extract") / "sources"
-    files: dict[str, Any] = {
-        p.name[: -len(".yaml")]: p for p in packaged.iterdir() if p.name.endswith(".yaml")
-    }
-    if extra_dir:
-        folder = Path(extra_dir)
-        if not folder.is_dir():
-            raise ConfigError(f"{SOURCES_DIR_VARIABLE}={extra_dir!r} is not a folder")
-        files.update({p.stem: p for p in folder.glob("*.yaml")})
-    return files
-
-
-def list_sources(extra_dir: str | None = None) -> list[str]:
-    return sorted(_config_files(extra_dir or sources_dir()))
-
-
-@cache
-def _load_source(name: str, extra_dir: str | None) -> SourceConfig:
-    files = _config_files(extra_dir)
-    if name not in files:
-        raise ConfigError(
-            f"unknown source {name!r}: no extract/sources/{name}.yaml "
-            f"(known: {', '.join(sorted(files))})"
+def parse_source(document: Any, origin: str, expected_name: str | None = None) -> SourceConfig:
+    """Check every key of one source file; `expected_name` is the file's stem."""
+    where = Where(origin)
+    if document is None:
+        raise where.error("the file is empty; a source file needs source, history_start, streams")
+    top = build(_SourceFile, document, where)
+    if expected_name is not None and top.source != expected_name:
+        raise where.at("source").error(
+            f"{top.source!r} does not match the file name {expected_name}.yaml; a source "
+            f"file is named <source>.yaml"
         )
-    origin = (
-        str(files[name])
-        if extra_dir and isinstance(files[name], Path)
-        else (f"extract/sources/{name}.yaml")
-    )
-    return parse_source(yaml.safe_load(files[name].read_text()), origin=origin)
-
-
-def load_source(name: str, extra_dir: str | None = None) -> SourceConfig:
-    """The config of source `name` (`SEGMART_SOURCES_DIR` first, then the packaged ones)."""
-    return _load_source(name, extra_dir or sources_dir())
-
-
-def stream_config(source: str, stream: str, extra_dir: str | None = None) -> StreamConfig:
-    config = load_source(source, extra_dir)
-    if stream not in config.streams:
-        raise ConfigError(
-            f"source {source!r} has no stream {stream!r} (known: {', '.join(config.streams)})"
-        )
-    return config.streams[stream]
-
-
-def list_streams(source: str | None = None, extra_dir: str | None = None) -> list[tuple[str, str]]:
-    """Every (source, stream) pair, or those of one source."""
-    sources = [source] if source else list_sources(extra_dir)
-    return [(s, x) for s in sources for x in load_source(s, extra_dir).streams]
-
-
-def parse_source(document: Mapping[str, Any], origin: str) -> SourceConfig:
-    def need(mapping: Mapping[str, Any], key: str, where: str) -> Any:
-        if key not in mapping or mapping[key] in (None, ""):
-            raise ConfigError(f"{origin}: {where} needs {key!r}")
-        return mapping[key]
-
-    name = need(document, "source", "the top level")
-    auth = build(AuthConfig, document.get("auth") or {}, origin, "auth")
-    if auth.style not in AUTH_STYLES:
-        raise ConfigError(f"{origin}: auth.style must be one of {AUTH_STYLES}, not {auth.style!r}")
-    rate = (document.get("rate_limit") or {}).get("requests_per_second", 0)
-    history_start = parse_time(str(need(document, "history_start", "the top level")))
-    defaults = document.get("defaults") or {}
-    streams: dict[str, StreamConfig] = {}
-    for stream_name, overrides in (need(document, "streams", "the top level") or {}).items():
-        merged = deep_merge(defaults, overrides or {})
-        where = f"stream {stream_name!r}"
-        pagination = build(
-            PaginationConfig, need(merged, "pagination", where), origin, f"{where}: pagination"
-        )
-        if pagination.style not in PAGINATION_STYLES:
-            raise ConfigError(
-                f"{origin}: {where}: pagination.style must be one of {PAGINATION_STYLES}, "
-                f"not {pagination.style!r}"
+    for key in top.defaults:
+        if key not in STREAM_KEYS:
+            raise where.at("defaults").error(
+                f"unknown key {key!r} (allowed: {', '.join(sorted(STREAM_KEYS))})"
             )
-        streams[stream_name] = StreamConfig(
-            source=name,
-            name=stream_name,
-            path=need(merged, "path", where),
-            records=merged.get("records") or "",
-            primary_key=need(merged, "primary_key", where),
-            time_field=need(merged, "time_field", where),
-            lookback=parse_duration(str(merged.get("lookback") or "PT0S")),
-            window=parse_window(need(merged, "window", where), origin, where),
-            pagination=pagination,
-            params={k: str(v) for k, v in (merged.get("params") or {}).items()},
+    if not top.streams:
+        raise where.at("streams").error("needs at least one stream")
+    streams: dict[str, StreamConfig] = {}
+    for stream_name, overrides in top.streams.items():
+        at = where.at("streams", stream_name)
+        name(stream_name, at)
+        own = mapping(overrides or {}, at)
+        merged = deep_merge(top.defaults, own)
+        streams[stream_name] = build(
+            StreamConfig,
+            merged,
+            at.inside_stream(own, top.defaults),
+            given={"source": top.source, "name": stream_name},
         )
     return SourceConfig(
-        name=name,
-        auth=auth,
-        requests_per_second=float(rate),
-        history_start=history_start,
+        name=top.source,
+        auth=top.auth,
+        requests_per_second=top.rate_limit.requests_per_second,
+        history_start=top.history_start,
         streams=streams,
-        retry=build(RetryPolicy, document.get("retry") or {}, origin, "retry"),
+        retry=top.retry,
     )
-
-
-def build(kind: type, values: Mapping[str, Any], origin: str, where: str) -> Any:
-    try:
-        return kind(**values)
-    except TypeError as error:
-        raise ConfigError(f"{origin}: {where}: {error}") from None
-
-
-def parse_window(window: Mapping[str, Any], origin: str, where: str) -> WindowConfig:
-    try:
-        span = window.get("max_span")
-        return WindowConfig(
-            start_param=window["start_param"],
-            end_param=window["end_param"],
-            max_span=parse_duration(str(span)) if span else None,
-        )
-    except KeyError as missing:
-        raise ConfigError(f"{origin}: {where}: window needs {missing}") from None
 
 
 def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """Mappings merge key by key; any other value (a list of checks too) replaces."""
     merged = dict(base)
     for key, value in override.items():
         if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
@@ -239,28 +345,114 @@ def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str
     return merged
 
 
-def parse_time(text: str) -> datetime:
-    """ISO 8601 → aware UTC datetime; a value without offset is taken as UTC."""
-    value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
+# --- the catalog: every file, validated whole ----------------------------------------------
 
 
-def format_time(value: datetime) -> str:
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+class _Loader(yaml.SafeLoader):
+    """Safe YAML that rejects a key given twice (PyYAML would keep the last silently)."""
 
 
-_DURATION = re.compile(r"^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$")
+def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> dict[Any, Any]:
+    seen: dict[Any, int] = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node)
+        if isinstance(key, str) and key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"key {key!r} appears twice (first on line {seen[key]})",
+                key_node.start_mark,
+            )  # fmt: skip
+        seen[key] = key_node.start_mark.line + 1
+    return loader.construct_mapping(node)
 
 
-def parse_duration(text: str) -> timedelta:
-    """ISO 8601 durations of days, hours, minutes, seconds (`PT1H`, `P1DT30M`)."""
-    match = _DURATION.match(text.strip().upper())
-    if not match or text.strip().upper() in ("P", "PT"):
-        raise ConfigError(f"lookback {text!r} is not an ISO 8601 duration such as PT1H or P1D")
-    days, hours, minutes, seconds = (int(g or 0) for g in match.groups())
-    return timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def read_yaml(path: Path, origin: str) -> Any:
+    try:
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)  # noqa: S506 - safe loader
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        line = f"line {mark.line + 1}: " if mark is not None else ""
+        problem = getattr(error, "problem", None) or str(error)
+        raise ConfigError(f"{origin}: {line}not valid YAML: {problem}") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{origin}: cannot be read: {error}") from None
+
+
+def _source_files(sources_dir: Path | None) -> dict[str, tuple[Path, str]]:
+    """name -> (file, how messages name it); `sources_dir` adds to or replaces packaged files."""
+    files = {p.stem: (p, f"extract/sources/{p.name}") for p in PACKAGED_DIR.glob("*.yaml")}
+    if sources_dir is not None:
+        folder = Path(sources_dir)
+        if not folder.is_dir():
+            raise ConfigError(
+                f"{SOURCES_DIR_VARIABLE}={str(sources_dir)!r} is not a folder: point it at a "
+                "folder of <source>.yaml files, or unset it"
+            )
+        for misnamed in sorted(folder.glob("*.yml")):
+            raise ConfigError(f"{misnamed}: source files end in .yaml; rename it")
+        files.update({p.stem: (p, str(p)) for p in folder.glob("*.yaml")})
+    return files
+
+
+@cache
+def _parse_file(path: Path, origin: str, stamp: tuple[int, int]) -> SourceConfig:
+    # `stamp` (mtime, size) makes an edited file be read again.
+    return parse_source(read_yaml(path, origin), origin, expected_name=path.stem)
+
+
+def catalog(sources_dir: Path | str | None = None) -> dict[str, SourceConfig]:
+    """Every source, each file checked whole: one wrong key anywhere fails here."""
+    folder = Path(sources_dir) if sources_dir is not None else None
+    configs = {}
+    for source, (path, origin) in sorted(_source_files(folder).items()):
+        stat = path.stat()
+        configs[source] = _parse_file(path, origin, (stat.st_mtime_ns, stat.st_size))
+    return configs
+
+
+def list_sources(sources_dir: Path | str | None = None) -> list[str]:
+    return sorted(catalog(sources_dir))
+
+
+def load_source(name: str, sources_dir: Path | str | None = None) -> SourceConfig:
+    """The config of source `name` (`sources_dir` first, then the packaged files)."""
+    configs = catalog(sources_dir)
+    if name not in configs:
+        raise ConfigError(
+            f"unknown source {name!r}: no {name}.yaml in extract/sources"
+            + (f" or {sources_dir}" if sources_dir else "")
+            + f" (known: {', '.join(configs)})"
+        )
+    return configs[name]
+
+
+def stream_config(source: str, stream: str, sources_dir: Path | str | None = None) -> StreamConfig:
+    config = load_source(source, sources_dir)
+    if stream not in config.streams:
+        raise ConfigError(
+            f"source {source!r} has no stream {stream!r} (known: {', '.join(config.streams)})"
+        )
+    return config.streams[stream]
+
+
+def list_streams(
+    source: str | None = None, sources_dir: Path | str | None = None
+) -> list[tuple[str, str]]:
+    """Every (source, stream) pair, or those of one source; every file is checked first."""
+    configs = catalog(sources_dir)
+    sources = [load_source(source, sources_dir).name] if source else sorted(configs)
+    return [(s, x) for s in sources for x in configs[s].streams]
+
+
+def stream_gates(sources_dir: Path | str | None = None) -> dict[tuple[str, str], StreamGate]:
+    """What the raw gate knows of every stream, from the `gate:` key beside it."""
+    return {
+        (s, x): stream.stream_gate
+        for s, config in catalog(sources_dir).items()
+        for x, stream in config.streams.items()
+    }
 
 
 def dig(document: Any, dotted: str) -> Any:

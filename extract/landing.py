@@ -16,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
-from extract.config import format_time, parse_time
+from segmart.core.times import iso_z, parse_utc
 
 PART_RECORDS = 200_000  # records per part file: few files, each loadable in parallel
 MANIFEST = "_manifest.json"
@@ -54,7 +54,7 @@ class LandedSlice:
 
     @property
     def interval(self) -> tuple[datetime, datetime]:
-        return parse_time(self.interval_start), parse_time(self.interval_end)
+        return parse_utc(self.interval_start), parse_utc(self.interval_end)
 
 
 def interval_label(start: datetime, end: datetime) -> str:
@@ -63,7 +63,7 @@ def interval_label(start: datetime, end: datetime) -> str:
 
 
 def _compact(value: datetime) -> str:
-    return format_time(value).replace("-", "").replace(":", "")
+    return iso_z(value).replace("-", "").replace(":", "")
 
 
 def slice_directory(

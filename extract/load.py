@@ -9,17 +9,18 @@ parts); Python never touches a row.
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
 from typing import Any
 
 import duckdb
 
-from extract.config import format_time, parse_time, sources_dir, stream_config
+from extract.config import stream_config
 from extract.errors import ExtractError
 from extract.landing import LandedSlice
 from extract.watermarks import advance_watermark
 from segmart.core import warehouse
+from segmart.core.contracts import SliceResult, SliceStatus
 from segmart.core.settings import Settings
+from segmart.core.times import iso_z, naive_utc, naive_utc_or_none, now_naive
 
 RAW_DDL = """
 create table if not exists {table} (
@@ -59,14 +60,6 @@ insert into meta.extract_runs (
 """
 
 
-def naive_utc(text: str) -> datetime:
-    return parse_time(text).replace(tzinfo=None)
-
-
-def naive_utc_or_none(text: str) -> datetime | None:
-    return naive_utc(text) if text else None
-
-
 def sql_string(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
@@ -76,12 +69,17 @@ def json_path(field: str) -> str:
 
 
 def load_slice(
-    settings: Settings, landed: LandedSlice, con: duckdb.DuckDBPyConnection | None = None
-) -> dict[str, Any]:
-    """Replace the slice in raw, record the run, advance the watermark: one transaction."""
+    settings: Settings,
+    landed: LandedSlice | dict[str, Any],
+    con: duckdb.DuckDBPyConnection | None = None,
+) -> SliceResult:
+    """Replace the slice in raw, record the run, advance the watermark: one transaction.
+
+    `landed` may be the dict form of a LandedSlice (as it travels through XCom).
+    """
     if isinstance(landed, dict):
         landed = LandedSlice.from_dict(landed)
-    config = stream_config(landed.source, landed.stream, sources_dir(settings.env))
+    config = stream_config(landed.source, landed.stream, settings.sources_dir)
     own = con is None
     con = warehouse.connect(settings.warehouse) if con is None else con
     began = time.monotonic()
@@ -119,7 +117,7 @@ def load_slice(
                     f"{loaded} records, the pull counted {landed.records}; pull the slice again"
                 )
             seconds = round(landed.seconds + time.monotonic() - began, 3)
-            record_run(con, landed, "success", None, seconds)
+            record_run(con, landed, SliceStatus.SUCCESS, None, seconds)
             watermark = advance_watermark(
                 con, landed.source, landed.stream, interval[1], landed.run_id
             )
@@ -130,28 +128,28 @@ def load_slice(
     finally:
         if own:
             con.close()
-    return {
-        "source": landed.source,
-        "stream": landed.stream,
-        "interval_start": landed.interval_start,
-        "interval_end": landed.interval_end,
-        "run_id": landed.run_id,
-        "status": "success",
-        "records": loaded,
-        "pages": landed.pages,
-        "requests": landed.requests,
-        "rate_limited": landed.rate_limited,
-        "retries": landed.retries,
-        "pull_seconds": landed.seconds,
-        "load_seconds": round(time.monotonic() - began, 3),
-        "watermark": format_time(watermark.replace(tzinfo=UTC)),
-    }
+    return SliceResult(
+        source=landed.source,
+        stream=landed.stream,
+        interval_start=landed.interval_start,
+        interval_end=landed.interval_end,
+        run_id=landed.run_id,
+        status=SliceStatus.SUCCESS,
+        records=loaded,
+        pages=landed.pages,
+        requests=landed.requests,
+        rate_limited=landed.rate_limited,
+        retries=landed.retries,
+        pull_seconds=landed.seconds,
+        load_seconds=round(time.monotonic() - began, 3),
+        watermark=iso_z(watermark),
+    )
 
 
 def record_run(
     con: duckdb.DuckDBPyConnection,
     landed: LandedSlice,
-    status: str,
+    status: SliceStatus,
     error: str | None,
     seconds: float | None = None,
 ) -> None:
@@ -171,11 +169,10 @@ def record_run(
             "rate_limited": landed.rate_limited,
             "retries": landed.retries,
             "seconds": landed.seconds if seconds is None else seconds,
-            "status": status,
+            "status": str(status),
             "error": error,
             "started_at": naive_utc_or_none(landed.started_at),
-            "finished_at": naive_utc_or_none(landed.finished_at)
-            or datetime.now(UTC).replace(tzinfo=None),
+            "finished_at": naive_utc_or_none(landed.finished_at) or now_naive(),
         },
     )
 
@@ -185,27 +182,28 @@ def record_failure(
     landed: LandedSlice,
     error: BaseException,
     con: duckdb.DuckDBPyConnection | None = None,
-) -> dict[str, Any]:
+) -> SliceResult:
     """Record a failed pull in `meta.extract_runs`; raw and the watermark stay as they were."""
+    message = f"{type(error).__name__}: {error}"
     own = con is None
     con = warehouse.connect(settings.warehouse) if con is None else con
     try:
-        record_run(con, landed, "failed", f"{type(error).__name__}: {error}")
+        record_run(con, landed, SliceStatus.FAILED, message)
     finally:
         if own:
             con.close()
-    return {
-        "source": landed.source,
-        "stream": landed.stream,
-        "interval_start": landed.interval_start,
-        "interval_end": landed.interval_end,
-        "run_id": landed.run_id,
-        "status": "failed",
-        "error": f"{type(error).__name__}: {error}",
-        "records": 0,
-        "pages": landed.pages,
-        "requests": landed.requests,
-        "rate_limited": landed.rate_limited,
-        "retries": landed.retries,
-        "pull_seconds": landed.seconds,
-    }
+    return SliceResult(
+        source=landed.source,
+        stream=landed.stream,
+        interval_start=landed.interval_start,
+        interval_end=landed.interval_end,
+        run_id=landed.run_id,
+        status=SliceStatus.FAILED,
+        error=message,
+        records=0,
+        pages=landed.pages,
+        requests=landed.requests,
+        rate_limited=landed.rate_limited,
+        retries=landed.retries,
+        pull_seconds=landed.seconds,
+    )

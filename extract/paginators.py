@@ -1,96 +1,120 @@
 """Pagination styles: given the answer to one page, the request for the next.
 
-Each paginator has one job: `next_request(response, records)` returns the
-(url, params) of the next page, or None when the stream is exhausted.
+Each paginator takes its own typed config (extract/config.py) and has one job:
+`first_params()` are the query parameters of a window's first page, and
+`next_request(response, records, current)` is the (url, params) of the next
+page, or None when the window is exhausted.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from typing import Protocol
 from urllib.parse import urljoin
 
 import requests
 
-from extract.config import PaginationConfig, dig
+from extract.config import (
+    BodyCursorPagination,
+    LinkHeaderPagination,
+    NextUrlPagination,
+    PageNumberPagination,
+    PaginationConfig,
+    dig,
+)
 from extract.http import Response
 
+# None as params: the URL already carries every parameter of the next page.
 Request = tuple[str, dict[str, str] | None]
-Paginator = Callable[[Response, list, Request], Request | None]
 
 
-def link_header(config: PaginationConfig) -> Paginator:
-    """Shopify/GitHub: `Link: <https://…?page_info=…>; rel="next"` carries every parameter."""
+class Paginator(Protocol):
+    def first_params(self) -> dict[str, str]: ...
 
-    def next_request(response: Response, records: list, current: Request) -> Request | None:
-        links = requests.utils.parse_header_links(response.headers.get("Link", ""))
-        for link in links:
+    def next_request(
+        self, response: Response, records: list, current: Request
+    ) -> Request | None: ...
+
+
+def _page_size(config: PaginationConfig) -> dict[str, str]:
+    return {config.limit_param: str(config.page_size)} if config.limit_param else {}
+
+
+class LinkHeaderPaginator:
+    """`Link: <https://…?page_info=…>; rel="next"` carries every parameter of the next page."""
+
+    def __init__(self, config: LinkHeaderPagination) -> None:
+        self.config = config
+
+    def first_params(self) -> dict[str, str]:
+        return _page_size(self.config)
+
+    def next_request(self, response: Response, records: list, current: Request) -> Request | None:
+        for link in requests.utils.parse_header_links(response.headers.get("Link", "")):
             if link.get("rel") == "next" and link.get("url"):
                 return urljoin(response.url, link["url"]), None
         return None
 
-    return next_request
 
+class BodyCursorPaginator:
+    """An opaque cursor in the body, sent back as a query parameter; none (or no records) ends."""
 
-def body_cursor(config: PaginationConfig) -> Paginator:
-    """HubSpot/Stripe: an opaque cursor in the body, sent back as a query parameter."""
-    if not config.cursor_path or not config.cursor_param:
-        raise ValueError("body_cursor pagination needs cursor_path and cursor_param")
-    cursor_path, cursor_param = config.cursor_path, config.cursor_param
+    def __init__(self, config: BodyCursorPagination) -> None:
+        self.config = config
 
-    def next_request(response: Response, records: list, current: Request) -> Request | None:
-        cursor = dig(response.body, cursor_path)
+    def first_params(self) -> dict[str, str]:
+        return _page_size(self.config)
+
+    def next_request(self, response: Response, records: list, current: Request) -> Request | None:
+        cursor = dig(response.body, self.config.cursor_path)
         if cursor in (None, "") or not records:
             return None
         url, params = current
-        return url, {**(params or {}), cursor_param: str(cursor)}
-
-    return next_request
+        return url, {**(params or {}), self.config.cursor_param: str(cursor)}
 
 
-def page_number(config: PaginationConfig) -> Paginator:
-    """Mailchimp/Zendesk style: `page=1..total_pages`; an empty page also ends the stream."""
-    page_param, total_path = config.page_param, config.total_pages_path
+class PageNumberPaginator:
+    """`page=1..total_pages`; an empty page also ends the window (APIs without a total)."""
 
-    def next_request(response: Response, records: list, current: Request) -> Request | None:
+    def __init__(self, config: PageNumberPagination) -> None:
+        self.config = config
+
+    def first_params(self) -> dict[str, str]:
+        return {**_page_size(self.config), self.config.page_param: "1"}
+
+    def next_request(self, response: Response, records: list, current: Request) -> Request | None:
         url, params = current
+        page_param, total_path = self.config.page_param, self.config.total_pages_path
         page = int((params or {}).get(page_param, 1))
         total = dig(response.body, total_path) if total_path else None
         if not records or (total is not None and page >= int(total)):
             return None
         return url, {**(params or {}), page_param: str(page + 1)}
 
-    return next_request
 
+class NextUrlPaginator:
+    """The full next URL (keyset APIs' `next`) in the body; null at the end."""
 
-def next_url(config: PaginationConfig) -> Paginator:
-    """Keyset APIs that return the full next URL (`next`) in the body; null at the end."""
-    if not config.next_url_path:
-        raise ValueError("next_url pagination needs next_url_path")
-    path = config.next_url_path
+    def __init__(self, config: NextUrlPagination) -> None:
+        self.config = config
 
-    def next_request(response: Response, records: list, current: Request) -> Request | None:
-        target = dig(response.body, path)
+    def first_params(self) -> dict[str, str]:
+        return _page_size(self.config)
+
+    def next_request(self, response: Response, records: list, current: Request) -> Request | None:
+        target = dig(response.body, self.config.next_url_path)
         if not target:
             return None
         return urljoin(response.url, str(target)), None
 
-    return next_request
 
-
-PAGINATORS: dict[str, Callable[[PaginationConfig], Paginator]] = {
-    "link_header": link_header,
-    "body_cursor": body_cursor,
-    "page_number": page_number,
-    "next_url": next_url,
+# The registry: one paginator per typed config (whose `style` names it in YAML).
+PAGINATORS: dict[type, type] = {
+    LinkHeaderPagination: LinkHeaderPaginator,
+    BodyCursorPagination: BodyCursorPaginator,
+    PageNumberPagination: PageNumberPaginator,
+    NextUrlPagination: NextUrlPaginator,
 }
 
 
-def first_params(config: PaginationConfig) -> dict[str, str]:
-    params = {config.limit_param: str(config.page_size)} if config.limit_param else {}
-    if config.style == "page_number":
-        params[config.page_param] = "1"
-    return params
-
-
 def paginator(config: PaginationConfig) -> Paginator:
-    return PAGINATORS[config.style](config)
+    return PAGINATORS[type(config)](config)

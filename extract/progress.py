@@ -10,9 +10,10 @@ import logging
 import sys
 import threading
 import time
-from typing import IO, Any
+from typing import IO
 
 from extract.landing import LandedSlice
+from segmart.core.contracts import SliceResult
 
 log = logging.getLogger("segmart.extract")
 
@@ -52,19 +53,21 @@ class Progress:
             self._last[name] = now
             log.info("extract progress source=%s stream=%s %s", *name.split("."), describe(landed))
 
-    def done(self, result: dict[str, Any]) -> None:
-        name = f"{result['source']}.{result['stream']}"
-        summary = " ".join(
-            f"{k}={result[k]}"
-            for k in ("status", "records", "pages", "requests", "rate_limited", "retries")
-            if k in result
+    def done(self, result: SliceResult) -> None:
+        name = f"{result.source}.{result.stream}"
+        summary = (
+            f"status={result.status} records={result.records} pages={result.pages} "
+            f"requests={result.requests} rate_limited={result.rate_limited} "
+            f"retries={result.retries}"
         )
-        if result.get("error"):
-            summary += f" error={result['error']}"
+        if result.error:
+            summary += f" error={result.error}"
         self._update(name, summary, force=True)
         if not self.live:
-            level = logging.INFO if result.get("status") != "failed" else logging.ERROR
-            log.log(level, "extract done source=%s stream=%s %s", *name.split("."), summary)
+            level = logging.INFO if result.succeeded else logging.ERROR
+            log.log(
+                level, "extract done source=%s stream=%s %s", result.source, result.stream, summary
+            )
 
     def _update(self, name: str, text: str, force: bool = False) -> None:
         if not self.live:

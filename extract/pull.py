@@ -8,30 +8,18 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
-from extract.config import (
-    SourceConfig,
-    StreamConfig,
-    dig,
-    format_time,
-    load_source,
-    sources_dir,
-    stream_config,
-)
+from extract.config import SourceConfig, StreamConfig, dig, load_source, stream_config
 from extract.errors import ExtractError, RecordError
 from extract.http import SourceClient, redact_url
 from extract.landing import LandedSlice, LandingWriter, slice_directory
-from extract.paginators import first_params, paginator
+from extract.paginators import paginator
 from extract.ratelimit import RateBudget
 from segmart.core.settings import Settings
+from segmart.core.times import iso_z, now_utc, parse_utc
 
 OnPage = Callable[[LandedSlice], None]
-
-
-def as_utc(value: datetime) -> datetime:
-    """Aware UTC; a naive datetime is taken as UTC (the warehouse convention)."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def rate_budget_variable(source: str) -> str:
@@ -65,9 +53,9 @@ def pull_slice(
     On failure the exception carries `.landed` (the counts so far) and no
     finished slice is left behind.
     """
-    config = stream_config(source, stream, sources_dir(settings.env))
-    source_config = load_source(source, sources_dir(settings.env))
-    start, end = as_utc(start), as_utc(end)
+    config = stream_config(source, stream, settings.sources_dir)
+    source_config = load_source(source, settings.sources_dir)
+    start, end = parse_utc(start), parse_utc(end)
     if end <= start:
         raise ExtractError(f"{source}.{stream}: empty interval [{start}, {end}); end must be later")
     window_start = start - config.lookback
@@ -75,13 +63,13 @@ def pull_slice(
     landed = LandedSlice(
         source=source,
         stream=stream,
-        interval_start=format_time(start),
-        interval_end=format_time(end),
-        window_start=format_time(window_start),
-        window_end=format_time(end),
+        interval_start=iso_z(start),
+        interval_end=iso_z(end),
+        window_start=iso_z(window_start),
+        window_end=iso_z(end),
         run_id=run_id,
         directory=str(directory),
-        started_at=format_time(datetime.now(UTC)),
+        started_at=iso_z(now_utc()),
     )
     budget = RateBudget(
         source,
@@ -95,7 +83,7 @@ def pull_slice(
         _pull_pages(
             client, config, settings.source(source).url, window_start, end, landed, writer, on_page
         )
-        landed.finished_at = format_time(datetime.now(UTC))
+        landed.finished_at = iso_z(now_utc())
         _count(landed, client, began)
         return writer.finish(landed)
     except BaseException as error:
@@ -129,14 +117,14 @@ def _pull_pages(
     writer: LandingWriter,
     on_page: OnPage | None,
 ) -> None:
-    next_request = paginator(config.pagination)
+    pages = paginator(config.pagination)
     began = time.monotonic()
     for sub_start, sub_end in sub_windows(window_start, window_end, config.window.max_span):
         params = {
             **config.params,
-            config.window.start_param: format_time(sub_start),
-            config.window.end_param: format_time(sub_end),
-            **first_params(config.pagination),
+            config.window.start_param: iso_z(sub_start),
+            config.window.end_param: iso_z(sub_end),
+            **pages.first_params(),
         }
         request: tuple[str, dict[str, str] | None] | None = (base_url + config.path, params)
         while request is not None:
@@ -149,7 +137,7 @@ def _pull_pages(
             if on_page is not None:
                 _count(landed, client, began)
                 on_page(landed)
-            request = next_request(response, records, request)
+            request = pages.next_request(response, records, request)
 
 
 def check_page(config: StreamConfig, records: object, page: int, url: str) -> None:

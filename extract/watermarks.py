@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 import duckdb
+
+from segmart.core.times import now_naive
 
 UPSERT_SQL = """
 insert into meta.watermarks (source, stream, watermark, run_id, updated_at)
@@ -29,7 +31,7 @@ def advance_watermark(
             "stream": stream,
             "watermark": interval_end,
             "run_id": run_id,
-            "now": datetime.now(UTC).replace(tzinfo=None),
+            "now": now_naive(),
         },
     )
     return read_watermark(con, source, stream)  # type: ignore[return-value]

@@ -11,8 +11,8 @@ import json
 import sys
 
 from extract import pull_slice
-from extract.config import parse_time
 from segmart.core.settings import Settings
+from segmart.core.times import parse_utc
 
 
 def main() -> None:
@@ -20,7 +20,7 @@ def main() -> None:
     settings = Settings.from_env()
     print("ready", flush=True)
     sys.stdin.readline()
-    landed = pull_slice(settings, source, stream, parse_time(start), parse_time(end), run_id)
+    landed = pull_slice(settings, source, stream, parse_utc(start), parse_utc(end), run_id)
     print(json.dumps(landed.to_dict()), flush=True)
 
 

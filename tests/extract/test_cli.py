@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import sqlite3
 import subprocess
 import sys
 import time
+from pathlib import Path
+
+import yaml
 
 from segmart.core import warehouse
 from tests.extract.support import (
@@ -17,6 +21,7 @@ from tests.extract.support import (
     subprocess_env,
     utc,
     world,
+    write_sources,
 )
 from tests.support import NO_CLIENT_BUDGET
 
@@ -144,3 +149,50 @@ def test_a_missing_key_is_named_before_any_request(demo_api, tmp_path):
     )
     assert process.returncode == 2
     assert "SEGMART_ESP_API_KEY" in process.stderr
+
+
+def segmart_extract(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
+    """The installed `segmart` command, as a user runs it (no demo API needed)."""
+    command = [str(Path(sys.executable).parent / "segmart"), "extract", *args]
+    environment = {**os.environ, "SEGMART_WAREHOUSE": str(tmp_path / "wh" / "s.duckdb"), **env}
+    return subprocess.run(command, env=environment, capture_output=True, text=True, timeout=60)
+
+
+def assert_one_line_error(process: subprocess.CompletedProcess, tmp_path: Path) -> str:
+    assert process.returncode == 2, process
+    assert "Traceback" not in process.stderr
+    [line] = process.stderr.splitlines()
+    assert line.startswith("segmart extract: ")
+    assert process.stdout == ""
+    assert not (tmp_path / "wh").exists()  # nothing is changed
+    return line
+
+
+def test_a_reversed_window_is_one_clear_line_and_a_non_zero_exit(tmp_path):
+    process = segmart_extract(
+        tmp_path, "--start", "2026-06-01T00:00:00Z", "--end", "2026-05-01T00:00:00Z"
+    )
+    line = assert_one_line_error(process, tmp_path)
+    assert "--start 2026-06-01T00:00:00Z" in line and "--end 2026-05-01T00:00:00Z" in line
+
+
+def test_an_unparsable_source_file_is_one_line_naming_the_file_and_line(tmp_path):
+    folder = tmp_path / "sources"
+    folder.mkdir()
+    (folder / "shop.yaml").write_text("source: shop\nstreams:\n  orders: {path: /orders\n")
+    process = segmart_extract(tmp_path, "--source", "crm", SEGMART_SOURCES_DIR=str(folder))
+    line = assert_one_line_error(process, tmp_path)
+    assert f"{folder / 'shop.yaml'}: line 4: not valid YAML" in line
+
+
+def test_a_key_missing_for_its_pagination_style_is_one_line_naming_it(tmp_path):
+    folder = write_sources(tmp_path / "sources", crm={})
+    document = yaml.safe_load((folder / "crm.yaml").read_text())
+    del document["defaults"]["pagination"]["cursor_param"]
+    (folder / "crm.yaml").write_text(yaml.safe_dump(document))
+    process = segmart_extract(tmp_path, "--source", "crm", SEGMART_SOURCES_DIR=str(folder))
+    line = assert_one_line_error(process, tmp_path)
+    assert (
+        f"{folder / 'crm.yaml'}: streams.contacts.pagination: missing key 'cursor_param' "
+        "for style body_cursor"
+    ) in line

@@ -7,11 +7,13 @@ from datetime import timedelta
 
 import pytest
 
-from extract.config import ConfigError, list_streams, load_source, parse_duration, parse_source
+from extract.config import ConfigError, list_streams, load_source, parse_source
 from extract.http import redact_url
 from extract.landing import LandedSlice
 from extract.progress import Progress
 from extract.ratelimit import budget_rates
+from segmart.core.contracts import SliceResult, SliceStatus
+from segmart.core.times import TimeFormatError, parse_duration
 
 
 def test_the_four_demo_sources_ship_every_stream():
@@ -53,7 +55,7 @@ def test_a_stream_override_wins_over_the_defaults():
 
 
 def test_a_bad_config_names_the_file_and_the_key():
-    with pytest.raises(ConfigError, match=r"x.yaml: stream 's': pagination.style must be one of"):
+    with pytest.raises(ConfigError, match=r"x.yaml: streams.s.pagination.style: must be one of"):
         parse_source(
             {
                 "source": "x",
@@ -70,7 +72,7 @@ def test_a_bad_config_names_the_file_and_the_key():
             },
             origin="x.yaml",
         )
-    with pytest.raises(ConfigError, match="ISO 8601 duration"):
+    with pytest.raises(TimeFormatError, match="ISO 8601 duration"):
         parse_duration("1 hour")
     assert parse_duration("P1DT2H30M") == timedelta(days=1, hours=2, minutes=30)
 
@@ -93,7 +95,8 @@ def test_a_terminal_gets_one_live_line_per_stream():
     progress.start("crm", "contacts", "[a, b)")
     landed = LandedSlice("shop", "orders", "a", "b", "a", "b", "r", "d", pages=3, records=750)
     landed.requests, landed.seconds = 3, 1.5
-    progress.done({**landed.to_dict(), "status": "success", "rate_limited": 0})
+    done = SliceResult("shop", "orders", "a", "b", "r", SliceStatus.SUCCESS, records=750, pages=3)
+    progress.done(done)
     text = out.getvalue()
     assert "\x1b[2F" in text  # redrawn in place
     assert text.count("shop.orders") == 3 and "records=750" in text

@@ -40,7 +40,7 @@ def test_exhausted_retries_commit_nothing_and_leave_the_watermark(demo_api_facto
     settings = make_settings(broken, tmp_path, SEGMART_SOURCES_DIR=str(sources), **NO_CLIENT_BUDGET)
     failure = failure_of(settings, source="shop", stream="orders")
     assert "shop" in str(failure) and "3 attempts" in str(failure)
-    assert failure.results[0]["requests"] == 3
+    assert failure.results[0].requests == 3
     tables, watermarks, runs = state(settings)
     assert (tables, watermarks) == (0, 0)
     assert [r[0] for r in runs] == ["failed"] and "RetriesExhausted" in runs[0][1]
@@ -53,7 +53,7 @@ def test_a_record_without_its_primary_key_names_the_stream_and_page(demo_api, tm
         demo_api, tmp_path, SEGMART_SOURCES_DIR=str(sources), **NO_CLIENT_BUDGET
     )
     failure = failure_of(settings, source="crm")
-    message = failure.results[0]["error"]
+    message = failure.results[0].error
     assert RecordError.__name__ in message
     assert "crm.contacts" in message and "page 1" in message and "'crm_id'" in message
     assert state(settings)[:2] == (0, 0)
@@ -67,11 +67,11 @@ def test_another_4xx_fails_at_once_with_the_url_and_the_body(demo_api, tmp_path)
         demo_api, tmp_path, SEGMART_SOURCES_DIR=str(sources), **NO_CLIENT_BUDGET
     )
     failure = failure_of(settings, source="shop", stream="customers")
-    message = failure.results[0]["error"]
+    message = failure.results[0].error
     assert ClientError.__name__ in message
     assert f"{demo_api.url('shop')}/customers?" in message and "limit" in message
     assert "demo-shop-key" not in message
-    assert failure.results[0]["requests"] == 1
+    assert failure.results[0].requests == 1
 
 
 def test_retries_are_exhausted_only_after_backing_off(demo_api_factory, tmp_path):
@@ -81,5 +81,5 @@ def test_retries_are_exhausted_only_after_backing_off(demo_api_factory, tmp_path
     )
     settings = make_settings(broken, tmp_path, SEGMART_SOURCES_DIR=str(sources), **NO_CLIENT_BUDGET)
     failure = failure_of(settings, source="esp")
-    assert failure.results[0]["retries"] == 1
-    assert RetriesExhausted.__name__ in failure.results[0]["error"]
+    assert failure.results[0].retries == 1
+    assert RetriesExhausted.__name__ in failure.results[0].error

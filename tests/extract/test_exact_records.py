@@ -22,7 +22,7 @@ STYLES = {
 def extracted(demo_api, tmp_path_factory):
     settings = make_settings(demo_api, tmp_path_factory.mktemp("exact"), **NO_CLIENT_BUDGET)
     results = run_extract(settings, start=START, end=END, run_id="exact")
-    return settings, {(r["source"], r["stream"]): r for r in results}
+    return settings, {(r.source, r.stream): r for r in results}
 
 
 @pytest.mark.parametrize("source,stream", list_streams())
@@ -36,13 +36,13 @@ def test_every_stream_loads_exactly_the_api_records(extracted, source, stream):
     want = expected(world(), source, stream, START, END)
     assert want, "the window should hold records"
     assert got == want
-    assert results[(source, stream)]["records"] == len(want)
+    assert results[(source, stream)].records == len(want)
 
 
 @pytest.mark.parametrize("source,stream", list(STYLES), ids=list(STYLES.values()))
 def test_each_pagination_style_follows_several_pages(extracted, source, stream):
     _, results = extracted
-    assert results[(source, stream)]["pages"] > 1
+    assert results[(source, stream)].pages > 1
 
 
 def test_the_run_is_recorded_and_watermarks_move_to_the_end(extracted):

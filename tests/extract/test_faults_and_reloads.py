@@ -52,7 +52,7 @@ def test_a_fault_rate_of_ten_percent_gives_the_same_raw_content(
     results = run_extract(settings, start=START, end=END, run_id="faulty")
     faults = sum(counter["faults"] for counter in faulty.stats().values())
     assert faults >= 5
-    assert sum(r["retries"] for r in results) >= faults
+    assert sum(r.retries for r in results) >= faults
     assert snapshot(settings) == clean
     assert all(rows for rows in clean.values())
 

@@ -25,6 +25,6 @@ def test_schema_drift_loads_and_keeps_the_new_fields(demo_api_factory, tmp_path)
     finally:
         con.close()
     want = list(world(scenario="schema-drift").records("crm", "contacts", start, end))
-    assert result["records"] == len(want) == tiers
+    assert result.records == len(want) == tiers
     assert renamed == sum("phone_number" in r for r in want) > 0
     assert old_phone == 0
