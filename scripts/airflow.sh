@@ -31,10 +31,16 @@ export AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT="${SEGMART_AIRFLOW_WORKER_LOG_PO
 export AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT="${SEGMART_AIRFLOW_TRIGGER_LOG_PORT:-8794}"
 # Parse dags/ often enough that an edit shows up quickly; the DAG never runs dbt to parse.
 export AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL="${AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL:-30}"
+# A DAG file that cannot load shows its error's one line (e.g. the missing dbt manifest and
+# the command that builds it); the dag-processor's log keeps the whole traceback.
+export AIRFLOW__CORE__DAGBAG_IMPORT_ERROR_TRACEBACKS="${AIRFLOW__CORE__DAGBAG_IMPORT_ERROR_TRACEBACKS:-False}"
 export SEGMART_WAREHOUSE="${SEGMART_WAREHOUSE:-$ROOT/warehouse/segmart.duckdb}"
 export SEGMART_PUBLISHED="${SEGMART_PUBLISHED:-$ROOT/warehouse/published.duckdb}"
 DEMO_PORT="${SEGMART_DEMO_API_PORT:-8765}"
-SOURCES=(shop crm esp web)
+# The configured sources (extract/sources/*.yaml and SEGMART_SOURCES_DIR): one pool and
+# one connection each. An assignment, so a source file that does not parse stops here.
+SOURCES_LISTED="$(segmart sources)"
+mapfile -t SOURCES <<<"$SOURCES_LISTED"
 mkdir -p "$AIRFLOW_HOME" "$(dirname "$SEGMART_WAREHOUSE")"
 
 # A fixed local login: admin / admin (kept if the file already names a password).
@@ -46,42 +52,24 @@ LOGIN_PASSWORD="$(python -c 'import json,sys; print(json.load(open(sys.argv[1]))
 
 if [[ "${SEGMART_AIRFLOW_SKIP_SETUP:-0}" != "1" ]]; then
 echo "== building the dbt manifest (the DAG renders dbt from it, never by running dbt)"
-python -c 'from segmart.core.settings import Settings; from segmart.transform import build_manifest; print(build_manifest(Settings.from_env()))'
+segmart manifest
 
 echo "== airflow db migrate ($AIRFLOW_HOME)"
 airflow db migrate >"$AIRFLOW_HOME/db-migrate.log" 2>&1 || { cat "$AIRFLOW_HOME/db-migrate.log"; exit 1; }
 
-echo "== pools segmart_warehouse (1 slot) and segmart_<source>"
-# One import per kind: every airflow CLI call costs seconds of start-up.
+echo "== pools segmart_warehouse (1 slot) and segmart_<source>: ${SOURCES[*]}"
 pools_file="$AIRFLOW_HOME/segmart-pools.json"
-{
-    echo '{"segmart_warehouse": {"slots": 1, "description": "one writer of the working DuckDB file", "include_deferred": false}'
-    for source in "${SOURCES[@]}"; do
-        echo ", \"segmart_$source\": {\"slots\": 4, \"description\": \"pulls from $source share its rate budget\", \"include_deferred\": false}"
-    done
-    echo '}'
-} >"$pools_file"
+segmart sources --pools >"$pools_file"
+# One import per kind: every airflow CLI call costs seconds of start-up.
 airflow pools import "$pools_file" >/dev/null
+# Tasks cannot read pools in Airflow 3: a source's plan task checks this record instead,
+# so a source added after this setup fails loudly rather than wait for ever.
+airflow variables set segmart_pools "$(cat "$pools_file")" >/dev/null
 
 echo "== connections segmart_<source> (host = base URL, password = API key)"
 connections_file="$AIRFLOW_HOME/segmart-connections.json"
-(
-    umask 077
-    python - "$connections_file" "$DEMO_PORT" "${SOURCES[@]}" <<'PY'
-import json, os, sys
-path, port, sources = sys.argv[1], sys.argv[2], sys.argv[3:]
-connections = {
-    f"segmart_{s}": {
-        "conn_type": "http",
-        "host": os.environ.get(f"SEGMART_{s.upper()}_URL") or f"http://127.0.0.1:{port}/{s}",
-        "password": os.environ.get(f"SEGMART_{s.upper()}_API_KEY") or f"demo-{s}-key",
-    }
-    for s in sources
-}
-with open(path, "w") as file:
-    json.dump(connections, file)
-PY
-)
+segmart sources --connections "$connections_file" \
+    --url-template "http://127.0.0.1:${DEMO_PORT}/{source}" >/dev/null
 airflow connections import --overwrite "$connections_file" >/dev/null
 rm -f "$connections_file"
 for source in "${SOURCES[@]}"; do

@@ -11,6 +11,7 @@ imports it when called, and passed in as an argument, so tests give their own.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import logging
 import os
@@ -36,8 +37,9 @@ from segmart.core.settings import (
     api_key_variable,
     url_variable,
 )
-from segmart.core.times import TimeFormatError, iso_z, parse_utc
+from segmart.core.times import TimeFormatError, as_of_text, iso_z, parse_utc
 from segmart.pipeline import record_block
+from segmart.publish import PublishResult
 from segmart.transform import parse_run_results
 
 log = logging.getLogger(__name__)
@@ -199,13 +201,17 @@ def flag(env: Mapping[str, str], name: str, default: bool) -> bool:
     return word in TRUE_WORDS
 
 
-def data_interval_timetable(cron: str) -> Any:
+def data_interval_timetable(cron: str | None) -> Any:
     """Each run covers [previous tick, this tick): exactly the extraction window, and
-    `as_of` is the interval's end."""
+    `as_of` is the interval's end. None: manual runs only."""
+    if cron is None:
+        return None
     from airflow.sdk import CronDataIntervalTimetable
 
     try:
-        return CronDataIntervalTimetable(cron, timezone="UTC")
+        timetable = CronDataIntervalTimetable(cron, timezone="UTC")
+        timetable.validate()
+        return timetable
     except Exception as error:  # Airflow's message names the expression, not our setting
         raise SettingsError(
             f"{SCHEDULE_VARIABLE}={cron!r} is not a cron expression or preset "
@@ -272,10 +278,7 @@ def plan_source(
     planned = extract.plan_windows(
         settings, pairs, start=parse_utc(start), end=parse_utc(end), fill_gaps=True
     )
-    windows = [
-        {"source": p.source, "stream": p.stream, "start": iso_z(p.start), "end": iso_z(p.end)}
-        for p in planned
-    ]
+    windows = [window.to_dict() for window in planned]
     log.info("extraction windows for %s: %s", source, json.dumps(windows))
     return windows
 
@@ -311,6 +314,29 @@ def holder_run_is_active(
     return str(state).lower().rsplit(".", 1)[-1] in ("queued", "running")
 
 
+def claim_marts(
+    settings: Settings,
+    dag_id: str,
+    airflow_run_id: str,
+    as_of: datetime,
+    is_active: Callable[[str], bool] = holder_run_is_active,
+) -> bool:
+    """The sensor's poke: True once this run holds the marts lease."""
+    holder = lease_holder(dag_id, airflow_run_id)
+    other = marts_lease.claim(settings, holder, as_of, is_active)
+    if other is not None:
+        log.info("waiting for the marts: held by %s", other.describe())
+        return False
+    log.info("marts lease taken by %s", holder)
+    return True
+
+
+def release_marts(settings: Settings, dag_id: str, airflow_run_id: str) -> None:
+    holder = lease_holder(dag_id, airflow_run_id)
+    if not marts_lease.release(settings, holder):
+        log.warning("%s no longer held the marts lease", holder)
+
+
 # --- dbt run results ------------------------------------------------------------------------
 
 
@@ -331,13 +357,13 @@ def push_run_results(project_dir: str, context: Any = None, **_: Any) -> None:
 
 def unpack_run_results(packed: str | None, as_of: datetime | None = None) -> DbtBuildResult:
     """What the producer's dbt build did, by the one parser of run_results.json."""
+    text = as_of_text(as_of) if as_of is not None else None
     if not packed:
         return DbtBuildResult.could_not_run(
-            "dbt produced no run results: see the dbt tasks' logs",
-            iso_z(as_of) if as_of else None,
+            "dbt produced no run results: see the dbt tasks' logs", text
         )
     run_results = json.loads(zlib.decompress(base64.b64decode(packed)))
-    return parse_run_results(run_results, as_of=as_of)
+    return parse_run_results(run_results, as_of=text)
 
 
 # --- task outcomes --------------------------------------------------------------------------
@@ -368,16 +394,32 @@ def gate_outcome(
     return gate.to_dict()
 
 
+def publish_outcome(
+    result: PublishResult, fail: Callable[[str], NoReturn] = fail_task
+) -> dict[str, Any]:
+    """The publish's XCom value; a publish that did not succeed fails the task."""
+    value = xcom_safe(result)
+    log.info("publish: %s", json.dumps(value))
+    if not result.status.succeeded:
+        fail(f"publish {result.status}, published.duckdb unchanged: {result.reason}")
+    return value
+
+
 def xcom_safe(value: Any) -> Any:
     """A JSON-serialisable copy for XCom (`to_dict` objects and datetimes included)."""
+    return json.loads(json.dumps(_plain(value), default=_json_default))
+
+
+def _plain(value: Any) -> Any:
     if hasattr(value, "to_dict"):
-        value = value.to_dict()
-    return json.loads(json.dumps(value, default=_json_default))
+        return value.to_dict()
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+    return value
 
 
 def _json_default(value: Any) -> Any:
-    if hasattr(value, "to_dict"):
-        return value.to_dict()
     if isinstance(value, datetime):
         return iso_z(value)
-    return str(value)
+    plain = _plain(value)
+    return str(value) if plain is value else plain

@@ -38,6 +38,8 @@ class AirflowHome:
                 "AIRFLOW_HOME": str(self.path),
                 "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
                 "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+                # As scripts/airflow.sh: an import error is its one-line message.
+                "AIRFLOW__CORE__DAGBAG_IMPORT_ERROR_TRACEBACKS": "False",
                 "AIRFLOW__USAGE_DATA_COLLECTION__ENABLED": "False",
                 "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
                 "DO_NOT_TRACK": "1",

@@ -9,6 +9,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from extract import list_sources
+from segmart.commands.sources import connections, pools
+from segmart.core.settings import Settings
+
 ROOT = Path(__file__).resolve().parents[2]
 AIRFLOW_SERVICES = {
     "airflow-apiserver": "api-server",
@@ -62,14 +66,35 @@ def test_the_image_is_airflow_3_3_with_this_project_installed(compose: dict) -> 
     assert "-c constraints.txt" in dockerfile
 
 
+def init_script(compose: dict) -> str:
+    """The init service's shell script as the container runs it ($$ is compose's $)."""
+    return "\n".join(compose["services"]["airflow-init"]["command"]).replace("$$", "$")
+
+
 def test_demo_api_is_a_service_the_connections_point_at(compose: dict) -> None:
     demo = compose["services"]["demo-api"]
     assert demo["command"][:2] == ["segmart", "demo-api"]
     port = demo["command"][demo["command"].index("--port") + 1]
-    env = compose["services"]["airflow-scheduler"]["environment"]
-    for source in ("shop", "crm", "esp", "web"):
-        connection = env[f"AIRFLOW_CONN_SEGMART_{source.upper()}"]
-        assert f"http://demo-api:{port}/{source}" in connection
+    # Init makes connection segmart_<source> for every configured source with
+    # `segmart sources --connections FILE --url-template ...`, then imports FILE.
+    script = init_script(compose)
+    made = re.search(r"segmart sources --connections (\S+) --url-template \"([^\"]+)\"", script)
+    assert made, script
+    path, template = made.groups()
+    assert f"airflow connections import {path}" in script
+    env = Settings.from_env({})
+    defined = connections(env, list_sources(None), template)
+    for source in list_sources(None):
+        connection = defined[f"segmart_{source}"]
+        assert f"http://demo-api:{port}/{source}" in connection["host"]
+        assert connection["password"] == f"demo-{source}-key"
+
+
+def test_compose_names_no_source(compose: dict) -> None:
+    # Sources come from their YAML (`segmart sources`): a fifth needs no edit here.
+    text = (ROOT / "docker-compose.yml").read_text()
+    for source in list_sources(None):
+        assert not re.search(rf"\b{source}\b", text, re.I), source
 
 
 def test_dags_dbt_project_and_warehouse_are_mounted_from_the_repo(compose: dict) -> None:
@@ -92,14 +117,22 @@ def test_dags_dbt_project_and_warehouse_are_mounted_from_the_repo(compose: dict)
 def test_every_segmart_setting_in_compose_is_one_the_code_reads(compose: dict) -> None:
     text = (ROOT / "docker-compose.yml").read_text()
     used = set(re.findall(r"SEGMART_[A-Z_]*[A-Z]", text))
-    used -= {"SEGMART_SHOP", "SEGMART_CRM", "SEGMART_ESP", "SEGMART_WEB"}  # AIRFLOW_CONN_ ids
     known = settings_read_by_code()
     assert {"SEGMART_WAREHOUSE", "SEGMART_PUBLISHED"} <= used
     assert used <= known, f"compose sets settings no code reads: {sorted(used - known)}"
 
 
 def test_init_creates_the_pools_and_builds_the_manifest(compose: dict) -> None:
-    script = "\n".join(compose["services"]["airflow-init"]["command"])
+    script = init_script(compose)
     assert "airflow db migrate" in script
-    assert "segmart_warehouse 1" in script
-    assert "build_manifest" in script
+    made = re.search(r"segmart sources --pools > (\S+)", script)
+    assert made, script
+    assert f"airflow pools import {made.group(1)}" in script
+    # What `segmart sources --pools` makes: the one-slot warehouse pool and one per source.
+    defined = pools(list_sources(None))
+    assert defined["segmart_warehouse"]["slots"] == 1
+    assert {f"segmart_{source}" for source in list_sources(None)} < set(defined)
+    # The plan task reads which pools the setup made (tasks cannot read pools).
+    assert f'airflow variables set segmart_pools "$(cat {made.group(1)})"' in script
+    # `segmart manifest` is transform.build_manifest.
+    assert "segmart manifest" in script

@@ -2,9 +2,43 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import pytest
 
+from extract import list_sources
+from segmart.commands.sources import pools
+from segmart.core.settings import DEFAULT_DBT_PROJECT_DIR
 from tests.airflow.conftest import AirflowHome
+
+# A fifth source in the style of extract/sources/crm.yaml: a YAML file is all it takes.
+LOYALTY_YAML = """\
+# Loyalty programme: bearer token, cursor in the body at `next_cursor`.
+source: loyalty
+auth:
+  style: bearer
+rate_limit:
+  requests_per_second: 5
+history_start: 2026-01-01T00:00:00Z
+defaults:
+  primary_key: id
+  time_field: updated_at
+  lookback: PT0S
+  window:
+    start_param: changed_since
+    end_param: changed_before
+  pagination:
+    style: body_cursor
+    cursor_path: next_cursor
+    cursor_param: cursor
+    limit_param: per_page
+    page_size: 100
+streams:
+  members:
+    path: /members
+    records: members
+"""
 
 WAREHOUSE_WRITERS = (
     "extract_shop.load",
@@ -95,3 +129,61 @@ def test_one_run_at_a_time_holds_the_marts_from_dbt_to_publish(tasks: dict) -> N
     assert release["is_teardown"]
     assert release["upstream"] == ["claim_marts", "publish_segments"]
     assert {claim["pool"], release["pool"]} == {"segmart_warehouse"}
+
+
+def test_every_pool_the_dag_uses_is_one_the_setups_make(tasks: dict) -> None:
+    # `make airflow` and compose make exactly `segmart sources --pools`.
+    made = set(pools(list_sources(None))) | {"default_pool"}
+    used = {t["pool"] for t in tasks.values()}
+    assert used <= made, sorted(used - made)
+    assert {f"segmart_{source}" for source in list_sources(None)} <= used
+
+
+def test_a_fifth_source_yaml_gets_its_own_group_and_pool(
+    prepared_airflow_home: AirflowHome, tmp_path: Path
+) -> None:
+    sources_dir = tmp_path / "sources"
+    sources_dir.mkdir()
+    (sources_dir / "loyalty.yaml").write_text(LOYALTY_YAML)
+    env = prepared_airflow_home.env(SEGMART_SOURCES_DIR=str(sources_dir))
+    report = prepared_airflow_home.python("dagbag_report.py", env=env)
+    assert report["import_errors"] == {}
+    tasks = {t["task_id"]: t for t in report["tasks"]}
+    assert tasks["extract_loyalty.plan"]["pool"] == "segmart_warehouse"
+    pull = tasks["extract_loyalty.pull"]
+    assert pull["mapped"] and pull["pool"] == "segmart_loyalty"
+    assert tasks["extract_loyalty.load"]["upstream"] == ["extract_loyalty.pull"]
+    assert tasks["extract_loyalty.load"]["pool"] == "segmart_warehouse"
+    assert "extract_loyalty.load" in tasks["raw_gate"]["upstream"]
+    # ... and the pool is one the setups make from the same YAML.
+    assert "segmart_loyalty" in pools(list_sources(str(sources_dir)))
+
+
+def test_a_missing_dbt_manifest_is_one_line_naming_it_and_the_command_that_builds_it(
+    prepared_airflow_home: AirflowHome, tmp_path: Path
+) -> None:
+    project = tmp_path / "dbt_project"
+    shutil.copytree(
+        DEFAULT_DBT_PROJECT_DIR,
+        project,
+        ignore=shutil.ignore_patterns("target", "logs", "dbt_packages", ".user.yml"),
+    )
+    env = prepared_airflow_home.env(SEGMART_DBT_PROJECT_DIR=str(project))
+    report = prepared_airflow_home.python("dagbag_report.py", env=env)
+    assert report["dag_ids"] == []
+    manifest = project.resolve() / "target" / "manifest.json"
+    assert list(report["import_errors"].values()) == [
+        f"dbt manifest {manifest} is missing: build it with `segmart manifest` "
+        f"(dbt project {project.resolve()}, SEGMART_DBT_PROJECT_DIR)"
+    ]
+    assert Path(next(iter(report["import_errors"]))).name == "segmart_pipeline.py"
+
+
+def test_a_schedule_that_is_not_cron_is_one_line_naming_the_setting(
+    prepared_airflow_home: AirflowHome,
+) -> None:
+    env = prepared_airflow_home.env(SEGMART_SCHEDULE="every hour")
+    report = prepared_airflow_home.python("dagbag_report.py", env=env)
+    (error,) = report["import_errors"].values()
+    assert error.startswith("SEGMART_SCHEDULE='every hour' is not a cron expression or preset")
+    assert "\n" not in error
