@@ -80,21 +80,23 @@ AUTH_STYLES: dict[str, type[AuthConfig]] = {kind.style: kind for kind in (Bearer
 
 
 @dataclass(frozen=True, kw_only=True)
-class _PageSize:
+class PageSize:
+    """The keys every pagination style shares."""
+
     # The query parameter of the page size; null when the API takes none.
     limit_param: str | None = setting(text, "limit", optional=True)
     page_size: int = setting(positive_int, 100)
 
 
 @dataclass(frozen=True, kw_only=True)
-class LinkHeaderPagination(_PageSize):
+class LinkHeaderPagination(PageSize):
     """Shopify/GitHub: `Link: <url>; rel="next"` carries every parameter of the next page."""
 
     style: ClassVar[str] = "link_header"
 
 
 @dataclass(frozen=True, kw_only=True)
-class BodyCursorPagination(_PageSize):
+class BodyCursorPagination(PageSize):
     """HubSpot/Stripe: an opaque cursor at a body path, sent back as a query parameter."""
 
     style: ClassVar[str] = "body_cursor"
@@ -103,7 +105,7 @@ class BodyCursorPagination(_PageSize):
 
 
 @dataclass(frozen=True, kw_only=True)
-class PageNumberPagination(_PageSize):
+class PageNumberPagination(PageSize):
     """Mailchimp/Zendesk: `page=1..total_pages`; an empty page also ends the stream."""
 
     style: ClassVar[str] = "page_number"
@@ -112,7 +114,7 @@ class PageNumberPagination(_PageSize):
 
 
 @dataclass(frozen=True, kw_only=True)
-class NextUrlPagination(_PageSize):
+class NextUrlPagination(PageSize):
     """Keyset APIs that return the full URL of the next page in the body; null at the end."""
 
     style: ClassVar[str] = "next_url"

@@ -128,19 +128,10 @@ def load_slice(
     finally:
         if own:
             con.close()
-    return SliceResult(
-        source=landed.source,
-        stream=landed.stream,
-        interval_start=landed.interval_start,
-        interval_end=landed.interval_end,
-        run_id=landed.run_id,
-        status=SliceStatus.SUCCESS,
+    return _result(
+        landed,
+        SliceStatus.SUCCESS,
         records=loaded,
-        pages=landed.pages,
-        requests=landed.requests,
-        rate_limited=landed.rate_limited,
-        retries=landed.retries,
-        pull_seconds=landed.seconds,
         load_seconds=round(time.monotonic() - began, 3),
         watermark=iso_z(watermark),
     )
@@ -179,11 +170,13 @@ def record_run(
 
 def record_failure(
     settings: Settings,
-    landed: LandedSlice,
+    landed: LandedSlice | dict[str, Any],
     error: BaseException,
     con: duckdb.DuckDBPyConnection | None = None,
 ) -> SliceResult:
     """Record a failed pull in `meta.extract_runs`; raw and the watermark stay as they were."""
+    if isinstance(landed, dict):
+        landed = LandedSlice.from_dict(landed)
     message = f"{type(error).__name__}: {error}"
     own = con is None
     con = warehouse.connect(settings.warehouse) if con is None else con
@@ -192,18 +185,21 @@ def record_failure(
     finally:
         if own:
             con.close()
+    return _result(landed, SliceStatus.FAILED, error=message)
+
+
+def _result(landed: LandedSlice, status: SliceStatus, **outcome: Any) -> SliceResult:
     return SliceResult(
         source=landed.source,
         stream=landed.stream,
         interval_start=landed.interval_start,
         interval_end=landed.interval_end,
         run_id=landed.run_id,
-        status=SliceStatus.FAILED,
-        error=message,
-        records=0,
+        status=status,
         pages=landed.pages,
         requests=landed.requests,
         rate_limited=landed.rate_limited,
         retries=landed.retries,
         pull_seconds=landed.seconds,
+        **outcome,
     )

@@ -8,7 +8,7 @@ page, or None when the window is exhausted.
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Generic, Protocol, TypeVar
 from urllib.parse import urljoin
 
 import requests
@@ -18,6 +18,7 @@ from extract.config import (
     LinkHeaderPagination,
     NextUrlPagination,
     PageNumberPagination,
+    PageSize,
     PaginationConfig,
     dig,
 )
@@ -35,18 +36,22 @@ class Paginator(Protocol):
     ) -> Request | None: ...
 
 
-def _page_size(config: PaginationConfig) -> dict[str, str]:
-    return {config.limit_param: str(config.page_size)} if config.limit_param else {}
+Config = TypeVar("Config", bound=PageSize)
 
 
-class LinkHeaderPaginator:
-    """`Link: <https://…?page_info=…>; rel="next"` carries every parameter of the next page."""
+class _Paged(Generic[Config]):
+    """The first page asks for the page size (when the API takes one)."""
 
-    def __init__(self, config: LinkHeaderPagination) -> None:
+    def __init__(self, config: Config) -> None:
         self.config = config
 
     def first_params(self) -> dict[str, str]:
-        return _page_size(self.config)
+        limit = self.config.limit_param
+        return {limit: str(self.config.page_size)} if limit else {}
+
+
+class LinkHeaderPaginator(_Paged[LinkHeaderPagination]):
+    """`Link: <https://…?page_info=…>; rel="next"` carries every parameter of the next page."""
 
     def next_request(self, response: Response, records: list, current: Request) -> Request | None:
         for link in requests.utils.parse_header_links(response.headers.get("Link", "")):
@@ -55,14 +60,8 @@ class LinkHeaderPaginator:
         return None
 
 
-class BodyCursorPaginator:
+class BodyCursorPaginator(_Paged[BodyCursorPagination]):
     """An opaque cursor in the body, sent back as a query parameter; none (or no records) ends."""
-
-    def __init__(self, config: BodyCursorPagination) -> None:
-        self.config = config
-
-    def first_params(self) -> dict[str, str]:
-        return _page_size(self.config)
 
     def next_request(self, response: Response, records: list, current: Request) -> Request | None:
         cursor = dig(response.body, self.config.cursor_path)
@@ -72,14 +71,11 @@ class BodyCursorPaginator:
         return url, {**(params or {}), self.config.cursor_param: str(cursor)}
 
 
-class PageNumberPaginator:
+class PageNumberPaginator(_Paged[PageNumberPagination]):
     """`page=1..total_pages`; an empty page also ends the window (APIs without a total)."""
 
-    def __init__(self, config: PageNumberPagination) -> None:
-        self.config = config
-
     def first_params(self) -> dict[str, str]:
-        return {**_page_size(self.config), self.config.page_param: "1"}
+        return {**super().first_params(), self.config.page_param: "1"}
 
     def next_request(self, response: Response, records: list, current: Request) -> Request | None:
         url, params = current
@@ -91,14 +87,8 @@ class PageNumberPaginator:
         return url, {**(params or {}), page_param: str(page + 1)}
 
 
-class NextUrlPaginator:
+class NextUrlPaginator(_Paged[NextUrlPagination]):
     """The full next URL (keyset APIs' `next`) in the body; null at the end."""
-
-    def __init__(self, config: NextUrlPagination) -> None:
-        self.config = config
-
-    def first_params(self) -> dict[str, str]:
-        return _page_size(self.config)
 
     def next_request(self, response: Response, records: list, current: Request) -> Request | None:
         target = dig(response.body, self.config.next_url_path)
