@@ -42,7 +42,8 @@ def settings_for(api, folder: Path, budget: str) -> Settings:
 def segmart_pull(api, folder: Path, start: datetime, end: datetime, budget: str) -> dict:
     settings = settings_for(api, folder, budget)
     began = time.perf_counter()
-    [result] = run_extract(settings, source="shop", stream="orders", start=start, end=end)
+    [extracted] = run_extract(settings, source="shop", stream="orders", start=start, end=end)
+    result = extracted.to_dict()
     result["wall"] = time.perf_counter() - began
     result["files"] = sorted(str(p) for p in settings.landing_dir.rglob("part-*.jsonl.gz"))
     return result

@@ -162,7 +162,12 @@ class DbtNode:
 
     @property
     def name(self) -> str:
-        return self.unique_id.rsplit(".", 1)[-1]
+        """From `model.segmart.<name>`, `test.segmart.<name>.<hash>` or
+        `unit_test.segmart.<model>.<name>`."""
+        parts = self.unique_id.split(".")
+        if self.resource_type == "unit_test" and len(parts) > 3:
+            return parts[3]
+        return parts[2] if len(parts) > 2 else parts[-1]
 
     @property
     def is_test(self) -> bool:
