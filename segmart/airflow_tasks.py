@@ -236,7 +236,21 @@ def registered_pools() -> list[str] | None:
     from airflow.sdk import Variable
 
     recorded = Variable.get(POOLS_VARIABLE, default=None)
-    return None if recorded is None else sorted(json.loads(recorded))
+    return None if recorded is None else parse_pools(recorded)
+
+
+def parse_pools(recorded: str) -> list[str]:
+    """The pool names in the setup's `segmart sources --pools` JSON."""
+    try:
+        pools = json.loads(recorded)
+    except ValueError:
+        pools = None
+    if not isinstance(pools, dict | list):
+        raise PoolMissing(
+            f"Airflow Variable {POOLS_VARIABLE!r} does not hold the pools JSON the setup "
+            "writes: run the setup again (`make airflow` or `docker compose up airflow-init`)"
+        )
+    return sorted(pools)
 
 
 def require_pool(pool: str, registered: Collection[str] | None) -> None:

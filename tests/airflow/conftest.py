@@ -7,6 +7,7 @@ a temporary directory; the test process itself never imports Airflow.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shutil
@@ -20,6 +21,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "airflow.sh"
 HERE = Path(__file__).resolve().parent
+# One Fernet key for every home of the session: a home's copy of a prepared metadata
+# database must decrypt the Variables and connections its setup stored.
+FERNET_KEY = base64.urlsafe_b64encode(os.urandom(32)).decode()
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,7 @@ class AirflowHome:
                 "AIRFLOW_HOME": str(self.path),
                 "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
                 "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+                "AIRFLOW__CORE__FERNET_KEY": FERNET_KEY,
                 # As scripts/airflow.sh: an import error is its one-line message.
                 "AIRFLOW__CORE__DAGBAG_IMPORT_ERROR_TRACEBACKS": "False",
                 "AIRFLOW__USAGE_DATA_COLLECTION__ENABLED": "False",

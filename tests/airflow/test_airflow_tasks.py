@@ -232,6 +232,14 @@ def test_a_pool_the_setup_never_made_fails_the_plan_naming_the_pool_and_the_fix(
         airflow_tasks.require_pool("segmart_shop", None)
 
 
+def test_the_pools_the_setup_recorded_are_read_from_its_json() -> None:
+    recorded = json.dumps(sources_command.pools(["shop"]))
+    assert airflow_tasks.parse_pools(recorded) == ["segmart_shop", "segmart_warehouse"]
+    for unreadable in ("", "gAAAAABn-encrypted-with-another-key", "3"):
+        with pytest.raises(airflow_tasks.PoolMissing, match="run the setup again"):
+            airflow_tasks.parse_pools(unreadable)
+
+
 def test_a_missing_manifest_names_its_path_and_the_command_that_builds_it(tmp_path) -> None:
     settings = Settings.from_env({"SEGMART_DBT_PROJECT_DIR": str(tmp_path)})
     with pytest.raises(airflow_tasks.ManifestMissing) as error:
