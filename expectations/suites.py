@@ -26,6 +26,7 @@ from segmart.core.contracts import (
     Severity,
     StreamGate,
 )
+from segmart.core.sql import json_path
 
 CRITICAL = Severity.CRITICAL
 WARNING = Severity.WARNING
@@ -121,15 +122,6 @@ def pair_equal(column_a: str, column_b: str) -> Callable[[], Any]:
 
 
 # --- raw: the slices waiting for the gate -------------------------------------------------
-
-
-def sql_string(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-def json_path(field_name: str) -> str:
-    """A record field as a JSON path literal (the whole name is one key, as the loader reads it)."""
-    return sql_string('$."' + field_name.replace('"', '\\"') + '"')
 
 
 def quoted(column: str) -> str:

@@ -20,6 +20,7 @@ from extract.watermarks import advance_watermark
 from segmart.core import warehouse
 from segmart.core.contracts import SliceResult, SliceStatus
 from segmart.core.settings import Settings
+from segmart.core.sql import json_path, sql_string
 from segmart.core.times import iso_z, naive_utc, naive_utc_or_none, now_naive
 
 RAW_DDL = """
@@ -58,14 +59,6 @@ insert into meta.extract_runs (
     $started_at, $finished_at
 )
 """
-
-
-def sql_string(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-def json_path(field: str) -> str:
-    return sql_string('$."' + field.replace('"', '\\"') + '"')
 
 
 def load_slice(
