@@ -44,7 +44,6 @@ from segmart.transform import parse_run_results
 
 log = logging.getLogger(__name__)
 
-WAREHOUSE_POOL = "segmart_warehouse"
 # The pools the setups made (`segmart sources --pools`), recorded where a task can read
 # them: Airflow 3 lets neither a DAG file nor a task read the pools themselves.
 POOLS_VARIABLE = "segmart_pools"
@@ -59,11 +58,6 @@ DEFAULT_START_DATE = "2026-01-01"
 MANUAL_ONLY = ("", "none", "null", "@once", "manual")
 TRUE_WORDS = ("1", "true", "yes", "on")
 FALSE_WORDS = ("0", "false", "no", "off", "")
-
-
-def source_pool(source: str) -> str:
-    """Pulls from one source share its rate budget: one pool per source."""
-    return f"segmart_{source}"
 
 
 # --- settings -------------------------------------------------------------------------------

@@ -14,16 +14,11 @@ import os
 from pathlib import Path
 
 import extract
+from segmart.core.contracts import WAREHOUSE_POOL, source_pool
 from segmart.core.settings import DEFAULT_API_BASE, Settings, api_key_variable, url_variable
 
-# The pool names the DAG uses (segmart/airflow_tasks.py); tests/airflow checks both agree.
-WAREHOUSE_POOL = "segmart_warehouse"
 SOURCE_POOL_SLOTS = 4
 DEFAULT_URL_TEMPLATE = DEFAULT_API_BASE + "/{source}"
-
-
-def source_pool(source: str) -> str:
-    return f"segmart_{source}"
 
 
 def pools(sources: list[str]) -> dict[str, dict[str, object]]:

@@ -202,3 +202,12 @@ class DbtBuildResult:
     @classmethod
     def could_not_run(cls, error: str, as_of: str | None = None) -> DbtBuildResult:
         return cls(success=False, as_of=as_of, error=error)
+
+
+# Airflow pools: one writer of the warehouse at a time; pulls of one source share its
+# rate budget. The DAG and the setups (`segmart sources --pools`) both name them so.
+WAREHOUSE_POOL = "segmart_warehouse"
+
+
+def source_pool(source: str) -> str:
+    return f"segmart_{source}"
