@@ -22,7 +22,7 @@ from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavi
 
 import extract
 from segmart import airflow_tasks as glue
-from segmart.core.contracts import SliceResult
+from segmart.core.contracts import WAREHOUSE_POOL, SliceResult, source_pool
 from segmart.core.outcomes import GateResult
 from segmart.core.times import parse_utc
 from segmart.pipeline import marts_gate_step, publish_step, raw_gate_step
@@ -31,7 +31,7 @@ SETTINGS = glue.parse_settings()  # paths only: secrets are read inside running 
 DBT_MANIFEST = glue.require_manifest(SETTINGS)
 SCHEDULE = glue.schedule_settings()
 SOURCES = extract.list_sources(SETTINGS.sources_dir)
-WAREHOUSE = glue.WAREHOUSE_POOL
+WAREHOUSE = WAREHOUSE_POOL
 PUBLISHED_SEGMENTS = Asset("segmart://published/segments")
 AS_OF = "{{ data_interval_end.strftime('%Y-%m-%d %H:%M:%S') }}"
 
@@ -46,7 +46,7 @@ def run_ids() -> tuple[str, str, str]:
 def plan(source: str, data_interval_start: datetime, data_interval_end: datetime) -> list:
     """One window per stream: the data interval, reaching back to the stream's
     watermark when earlier intervals were never loaded (first run, catchup off)."""
-    glue.require_pool(glue.source_pool(source), glue.registered_pools())
+    glue.require_pool(source_pool(source), glue.registered_pools())
     return glue.plan_source(glue.task_settings(), source, data_interval_start, data_interval_end)
 
 
@@ -76,7 +76,7 @@ def load(landed: dict) -> dict:
 def extract_source(source: str):  # returns the mapped loads' XComArg
     # The source's pulls share its pool: its rate budget.
     windows = plan(source)
-    pulled = pull.override(pool=glue.source_pool(source)).partial(source=source)
+    pulled = pull.override(pool=source_pool(source)).partial(source=source)
     return load.expand(landed=pulled.expand(window=windows))
 
 

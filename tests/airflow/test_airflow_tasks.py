@@ -20,11 +20,13 @@ from extract import list_sources
 from segmart import airflow_tasks, marts_lease
 from segmart.commands import sources as sources_command
 from segmart.core.contracts import (
+    WAREHOUSE_POOL,
     DbtBuildResult,
     PublishStatus,
     Severity,
     SliceResult,
     SliceStatus,
+    source_pool,
 )
 from segmart.core.outcomes import GateResult, Outcome
 from segmart.core.settings import Settings, SettingsError
@@ -213,9 +215,9 @@ def test_a_start_date_that_is_not_a_date_is_an_error_naming_the_setting() -> Non
 def test_the_dag_and_segmart_sources_name_the_same_pools() -> None:
     sources = list_sources(None)
     made = set(sources_command.pools(sources))
-    used = {airflow_tasks.WAREHOUSE_POOL} | {airflow_tasks.source_pool(s) for s in sources}
+    used = {WAREHOUSE_POOL} | {source_pool(s) for s in sources}
     assert made == used
-    assert sources_command.pools(sources)[airflow_tasks.WAREHOUSE_POOL]["slots"] == 1
+    assert sources_command.pools(sources)[WAREHOUSE_POOL]["slots"] == 1
 
 
 def test_a_pool_the_setup_made_is_accepted() -> None:
