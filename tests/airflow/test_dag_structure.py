@@ -11,34 +11,7 @@ from extract import list_sources
 from segmart.commands.sources import pools
 from segmart.core.settings import DEFAULT_DBT_PROJECT_DIR
 from tests.airflow.conftest import AirflowHome
-
-# A fifth source in the style of extract/sources/crm.yaml: a YAML file is all it takes.
-LOYALTY_YAML = """\
-# Loyalty programme: bearer token, cursor in the body at `next_cursor`.
-source: loyalty
-auth:
-  style: bearer
-rate_limit:
-  requests_per_second: 5
-history_start: 2026-01-01T00:00:00Z
-defaults:
-  primary_key: id
-  time_field: updated_at
-  lookback: PT0S
-  window:
-    start_param: changed_since
-    end_param: changed_before
-  pagination:
-    style: body_cursor
-    cursor_path: next_cursor
-    cursor_param: cursor
-    limit_param: per_page
-    page_size: 100
-streams:
-  members:
-    path: /members
-    records: members
-"""
+from tests.fifth_source.test_fifth_source import LOYALTY_YAML
 
 WAREHOUSE_WRITERS = (
     "extract_shop.load",
