@@ -9,6 +9,7 @@ import duckdb
 
 from segmart.core import warehouse
 from segmart.core.settings import Settings
+from segmart.core.times import iso_z
 
 
 def collect_status(settings: Settings, runs: int = 5) -> dict[str, Any]:
@@ -40,6 +41,7 @@ def collect_status(settings: Settings, runs: int = 5) -> dict[str, Any]:
                 """,
                 [runs],
             )
+            status["raw_gate_pending"] = raw_gate_pending(con)
             last = status["decisions"][0]["run_id"] if status["decisions"] else None
             status["last_gate"] = _rows(
                 con,
@@ -55,6 +57,40 @@ def collect_status(settings: Settings, runs: int = 5) -> dict[str, Any]:
             con.close()
     status["published"] = published_status(settings)
     return status
+
+
+def raw_gate_pending(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    """Committed slices not yet passed by the raw gate: each blocks every publish until a
+    load of it passes; one that failed needs pulling again once the source is fixed."""
+    from expectations.gate import pending_slices
+
+    rows = []
+    for item in pending_slices(con):
+        ref = item.ref
+        failed = con.execute(
+            """
+            select count(*) from meta.raw_gate_log
+            where source = ? and stream = ? and interval_start = ? and interval_end = ?
+                and load_run_id = ? and not passed
+            """,
+            [ref.source, ref.stream, ref.interval_start, ref.interval_end, item.load_run_id],
+        ).fetchone()
+        gate_failed = bool(failed and failed[0])
+        rows.append(
+            {
+                "stream": f"{ref.source}.{ref.stream}",
+                "interval": f"{iso_z(ref.interval_start)}..{iso_z(ref.interval_end)}",
+                "load_run_id": item.load_run_id,
+                "state": "failed the raw gate" if gate_failed else "not gated yet",
+                "to do": (
+                    f"segmart extract --source {ref.source} --stream {ref.stream} "
+                    f"--start {iso_z(ref.interval_start)} --end {iso_z(ref.interval_end)}"
+                    if gate_failed
+                    else "the next run gates it"
+                ),
+            }
+        )
+    return rows
 
 
 def published_status(settings: Settings) -> dict[str, Any]:
@@ -93,6 +129,7 @@ def main(args: argparse.Namespace) -> int:
     _print("Last extract runs", status.get("last_runs"))
     _print("Last publish decisions", status.get("decisions"))
     _print("Last gate: failed or unevaluated expectations", status.get("last_gate"))
+    _print("Slices waiting for the raw gate", status.get("raw_gate_pending"))
     published = status["published"]
     if not published["exists"]:
         print(f"\nNothing published yet ({published['path']}).")
@@ -111,6 +148,6 @@ def _print(title: str, rows: list[dict] | None) -> None:
         return
     names = list(rows[0])
     cells = [names] + [["" if r[n] is None else str(r[n]) for n in names] for r in rows]
-    widths = [min(60, max(len(c[i]) for c in cells)) for i in range(len(names))]
+    widths = [min(120, max(len(c[i]) for c in cells)) for i in range(len(names))]
     for row in cells:
-        print("  " + "  ".join(v[:60].ljust(widths[i]) for i, v in enumerate(row)))
+        print("  " + "  ".join(v[:120].ljust(widths[i]) for i, v in enumerate(row)).rstrip())

@@ -47,3 +47,22 @@ def test_validate_and_publish_refuse_a_broken_audience(settings, capsys):
 def test_publish_without_a_gate_result_says_what_to_run(settings, capsys):
     assert cli.main(["publish"]) == 2
     assert "segmart validate" in capsys.readouterr().err
+
+
+def test_status_names_a_slice_that_failed_the_raw_gate_and_the_command_that_re_pulls_it(
+    tmp_path, monkeypatch, capsys
+):
+    settings = syn.settings_for(tmp_path)
+    monkeypatch.setenv("SEGMART_WAREHOUSE", str(settings.warehouse))
+    monkeypatch.setenv("SEGMART_PUBLISHED", str(settings.published))
+    bad = syn.orders()
+    bad[3]["total"] = "-5.00"
+    syn.add_raw_slice(settings, "shop", "orders", bad)
+    syn.build_marts(settings)
+    assert cli.main(["validate"]) == 1
+    capsys.readouterr()
+    assert cli.main(["status"]) == 0
+    out = capsys.readouterr().out
+    assert "Slices waiting for the raw gate" in out
+    assert "shop.orders" in out and "failed the raw gate" in out
+    assert "segmart extract --source shop --stream orders --start " in out
