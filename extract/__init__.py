@@ -1,7 +1,7 @@
 """Extraction: declarative API sources → landing files → raw DuckDB tables.
 
 Contract entry points (DESIGN.md): `list_sources`, `list_streams`, `stream_gates`,
-`plan_windows`, `pull_slice`, `load_slice`, `record_failure`, `run_extract`,
+`check_window`, `plan_windows`, `pull_slice`, `load_slice`, `record_failure`, `run_extract`,
 `LandedSlice`, `PlannedSlice`.
 """
 
@@ -9,7 +9,7 @@ from extract.config import list_sources, list_streams, load_source, stream_gates
 from extract.errors import ConfigError, ExtractError, ExtractFailed, WindowError
 from extract.landing import LandedSlice
 from extract.load import load_slice, record_failure
-from extract.planning import PlannedSlice, plan_windows
+from extract.planning import PlannedSlice, check_window, plan_windows
 from extract.pull import pull_slice
 from extract.runner import new_run_id, run_extract
 
@@ -20,6 +20,7 @@ __all__ = [
     "LandedSlice",
     "PlannedSlice",
     "WindowError",
+    "check_window",
     "list_sources",
     "list_streams",
     "load_source",

@@ -46,18 +46,11 @@ class PlannedSlice:
         return cls(data["source"], data["stream"], parse_utc(data["start"]), parse_utc(data["end"]))
 
 
-def plan_windows(
-    settings: Settings,
-    pairs: Sequence[tuple[str, str]],
-    start: datetime | str | None = None,
-    end: datetime | str | None = None,
-    fill_gaps: bool = True,
-) -> list[PlannedSlice]:
-    """One slice per (source, stream) of `pairs` that has anything to pull.
-
-    Raises `WindowError` for an explicit window whose start is not before its
-    end, before the warehouse is touched.
-    """
+def check_window(
+    start: datetime | str | None, end: datetime | str | None
+) -> tuple[datetime | None, datetime]:
+    """The requested window as aware UTC (`end` defaults to now); `WindowError` when an
+    explicit start is not before the end. Callers check before they write anything."""
     until = parse_utc(end) if end is not None else now_utc()
     since = parse_utc(start) if start is not None else None
     if since is not None and since >= until:
@@ -70,6 +63,22 @@ def plan_windows(
             f"--start {iso_z(since)} is not before --end {iso_z(until)}: the window is "
             "empty or reversed; give a --start earlier than --end"
         )
+    return since, until
+
+
+def plan_windows(
+    settings: Settings,
+    pairs: Sequence[tuple[str, str]],
+    start: datetime | str | None = None,
+    end: datetime | str | None = None,
+    fill_gaps: bool = True,
+) -> list[PlannedSlice]:
+    """One slice per (source, stream) of `pairs` that has anything to pull.
+
+    Raises `WindowError` for an explicit window whose start is not before its
+    end, before the warehouse is touched.
+    """
+    since, until = check_window(start, end)
     marks = _watermarks(settings, pairs) if since is None or fill_gaps else {}
     planned = []
     for source, stream in pairs:

@@ -185,10 +185,15 @@ def record_block(settings: Settings, run_id: str, as_of: datetime, gate: GateRes
     publish(settings, run_id, as_of, gate)
 
 
-def check_before_writing(settings: Settings) -> None:
-    """Fail on what a person must fix before anything is pulled or written: every source
-    file is read and validated, and the warehouse must open for writing (not locked by
-    another process, in a folder that can be written)."""
+def check_before_writing(
+    settings: Settings, start: datetime | None = None, end: datetime | None = None
+) -> None:
+    """Fail on what a person must fix before anything is pulled or written: the window
+    (extract's own rule), every source file read and validated, and the warehouse must
+    open for writing (not locked by another process, in a folder that can be written)."""
+    from extract import check_window
+
+    check_window(start, end)
     stream_gates(settings)
     warehouse.connect(settings.warehouse).close()
 
@@ -206,7 +211,7 @@ def run_pipeline(
     run_id = run_id or new_run_id()
     start_dt = naive_utc(start) if start is not None else None
     end_dt = naive_utc(end) if end is not None else None
-    check_before_writing(settings)
+    check_before_writing(settings, start_dt, end_dt)
     try:
         extracted = extract_step(settings, start_dt, end_dt, run_id)
     except UserError:

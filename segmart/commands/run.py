@@ -7,7 +7,7 @@ import argparse
 import sys
 
 from segmart.core.contracts import PublishStatus
-from segmart.core.settings import Settings, SettingsError
+from segmart.core.settings import Settings
 from segmart.core.times import as_of_text, naive_utc
 from segmart.pipeline import RunResult, run_pipeline
 
@@ -22,11 +22,6 @@ def main(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     start = naive_utc(args.start) if args.start else None
     end = naive_utc(args.end) if args.end else None
-    if start is not None and end is not None and start >= end:
-        raise SettingsError(
-            f"--start {args.start} is not before --end {args.end}: the window is empty; "
-            "pass a start earlier than the end"
-        )
     result = run_pipeline(settings, start=start, end=end, run_id=args.run_id)
     print_run_result(result)
     return 0 if result.succeeded else 1
