@@ -29,6 +29,8 @@ from segmart.core.contracts import DbtBuildResult
 from segmart.core.errors import UserError
 from segmart.core.outcomes import GateResult
 from segmart.core.settings import (
+    DEFAULT_PUBLISHED,
+    DEFAULT_WAREHOUSE,
     PROJECT_ROOT,
     PUBLISHED_VARIABLE,
     WAREHOUSE_VARIABLE,
@@ -113,8 +115,8 @@ def anchored_env(env: Mapping[str, str], root: Path = PROJECT_ROOT) -> dict[str,
     """The environment with warehouse paths anchored to the project, not the worker's cwd."""
     anchored = dict(env)
     defaults = {
-        WAREHOUSE_VARIABLE: root / "warehouse" / "segmart.duckdb",
-        PUBLISHED_VARIABLE: root / "warehouse" / "published.duckdb",
+        WAREHOUSE_VARIABLE: root / DEFAULT_WAREHOUSE,
+        PUBLISHED_VARIABLE: root / DEFAULT_PUBLISHED,
     }
     for name, default in defaults.items():
         path = Path(anchored.get(name) or default).expanduser()

@@ -18,6 +18,10 @@ DEFAULT_API_BASE = "http://127.0.0.1:8765"
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 
+# Relative to the working directory (the command line) or the project (Airflow tasks).
+DEFAULT_WAREHOUSE = Path("warehouse/segmart.duckdb")
+DEFAULT_PUBLISHED = Path("warehouse/published.duckdb")
+
 WAREHOUSE_VARIABLE = "SEGMART_WAREHOUSE"
 PUBLISHED_VARIABLE = "SEGMART_PUBLISHED"
 DBT_PROJECT_DIR_VARIABLE = "SEGMART_DBT_PROJECT_DIR"
@@ -76,8 +80,8 @@ class Settings:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = dict(os.environ if env is None else env)
-        warehouse = Path(env.get(WAREHOUSE_VARIABLE) or "warehouse/segmart.duckdb")
-        published = Path(env.get(PUBLISHED_VARIABLE) or "warehouse/published.duckdb")
+        warehouse = Path(env.get(WAREHOUSE_VARIABLE) or DEFAULT_WAREHOUSE)
+        published = Path(env.get(PUBLISHED_VARIABLE) or DEFAULT_PUBLISHED)
         dbt_project = Path(env.get(DBT_PROJECT_DIR_VARIABLE) or DEFAULT_DBT_PROJECT_DIR)
         sources = env.get(SOURCES_DIR_VARIABLE)
         return cls(
