@@ -19,7 +19,7 @@ from requests.adapters import HTTPAdapter
 from extract.config import AuthConfig, RetryPolicy
 from extract.errors import AuthError, ClientError, RetriesExhausted
 from extract.ratelimit import RateBudget
-from segmart.core.settings import SourceSettings, api_key_variable
+from segmart.core.settings import SourceSettings, api_key_variable, connection_id
 
 RETRYABLE_EXCEPTIONS = (
     requests.ConnectionError,
@@ -87,7 +87,7 @@ class SourceClient:
                     raise AuthError(
                         f"source {self.source!r}: the API rejected the key (401 from {shown}). "
                         f"Set {api_key_variable(self.source)} to a valid key "
-                        f"(or the password of Airflow connection 'segmart_{self.source}')."
+                        f"(or the password of Airflow connection '{connection_id(self.source)}')."
                     )
                 elif answer.status_code == 429:
                     self.stats.rate_limited += 1

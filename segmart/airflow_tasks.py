@@ -37,6 +37,7 @@ from segmart.core.settings import (
     Settings,
     SettingsError,
     api_key_variable,
+    connection_id,
     url_variable,
 )
 from segmart.core.times import TimeFormatError, as_of_text, iso_z, parse_utc
@@ -145,7 +146,7 @@ def task_settings(
     for source in sources:
         url_name, key_name = url_variable(source), api_key_variable(source)
         if not (values.get(url_name) and values.get(key_name)):
-            found = connection(f"segmart_{source}")
+            found = connection(connection_id(source))
             if found is not None:
                 if not values.get(url_name) and found.url:
                     values[url_name] = found.url

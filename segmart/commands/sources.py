@@ -15,7 +15,13 @@ from pathlib import Path
 
 import extract
 from segmart.core.contracts import WAREHOUSE_POOL, source_pool
-from segmart.core.settings import DEFAULT_API_BASE, Settings, api_key_variable, url_variable
+from segmart.core.settings import (
+    DEFAULT_API_BASE,
+    Settings,
+    api_key_variable,
+    connection_id,
+    url_variable,
+)
 
 SOURCE_POOL_SLOTS = 4
 DEFAULT_URL_TEMPLATE = DEFAULT_API_BASE + "/{source}"
@@ -46,7 +52,7 @@ def connections(
     password = API key) from SEGMART_<SOURCE>_URL / _API_KEY, else the demo API's
     (`url_template` with {source}, key `demo-<source>-key`)."""
     return {
-        f"segmart_{source}": {
+        connection_id(source): {
             "conn_type": "http",
             "host": settings.env.get(url_variable(source)) or url_template.format(source=source),
             "password": settings.env.get(api_key_variable(source)) or f"demo-{source}-key",

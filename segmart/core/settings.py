@@ -54,7 +54,7 @@ class SourceSettings:
         if not self.api_key:
             raise SettingsError(
                 f"source {self.name!r}: no API key. Set {api_key_variable(self.name)} "
-                f"(or the password of Airflow connection 'segmart_{self.name}')."
+                f"(or the password of Airflow connection '{connection_id(self.name)}')."
             )
         return self.api_key
 
@@ -65,6 +65,11 @@ def url_variable(source: str) -> str:
 
 def api_key_variable(source: str) -> str:
     return f"SEGMART_{source.upper()}_API_KEY"
+
+
+def connection_id(source: str) -> str:
+    """The Airflow connection that may hold a source's URL (host) and API key (password)."""
+    return f"segmart_{source}"
 
 
 @dataclass(frozen=True)
