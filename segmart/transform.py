@@ -77,6 +77,10 @@ def dbt_work_dir(settings: Settings) -> Path:
     return settings.warehouse_dir / "dbt"
 
 
+def _work_target(settings: Settings) -> Path:
+    return dbt_work_dir(settings) / "target"
+
+
 def _profiles_dir(settings: Settings) -> Path:
     # profiles.yml only points dbt at SEGMART_WAREHOUSE: a project of one's own may
     # leave it out and use the packaged one.
@@ -89,7 +93,7 @@ def _invoke(settings: Settings, args: Sequence[str], target_dir: Path | None = N
     from dbt.cli.main import dbtRunner
 
     settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
-    target = target_dir or dbt_work_dir(settings) / "target"
+    target = target_dir or _work_target(settings)
     logs = target / "logs" if target_dir else dbt_work_dir(settings) / "logs"
     paths = ["--project-dir", str(settings.dbt_project_dir)]
     paths += ["--profiles-dir", str(_profiles_dir(settings))]
@@ -152,7 +156,7 @@ def run_dbt(
     command = list(args)
     if as_of_value is not None:
         command += ["--vars", json.dumps({"as_of": as_of_value})]
-    run_results = dbt_work_dir(settings) / "target" / RUN_RESULTS
+    run_results = _work_target(settings) / RUN_RESULTS
     # A file left by an earlier run must never pass for this one's.
     run_results.unlink(missing_ok=True)
     result = _invoke(settings, command)
@@ -181,10 +185,11 @@ def dbt_build(
     return run_dbt(settings, args, as_of)
 
 
-def parse_project(settings: Settings) -> Path:
-    """`dbt parse` into this warehouse's work dir; returns the manifest it wrote."""
-    result = _invoke(settings, ["parse"])
-    manifest = dbt_work_dir(settings) / "target" / MANIFEST
+def parse_project(settings: Settings, target_dir: Path | None = None) -> Path:
+    """`dbt parse` into `target_dir` (default: this warehouse's work dir); returns the
+    manifest it wrote."""
+    result = _invoke(settings, ["parse"], target_dir=target_dir)
+    manifest = (target_dir or _work_target(settings)) / MANIFEST
     if not result.success or not manifest.exists():
         raise TransformError(
             f"dbt could not parse the project in {settings.dbt_project_dir}: {result.exception}"
@@ -203,13 +208,7 @@ def build_manifest(settings: Settings) -> Path:
     manifest.parent.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix=".parse-", dir=manifest.parent))
     try:
-        result = _invoke(settings, ["parse"], target_dir=scratch)
-        parsed = scratch / MANIFEST
-        if not result.success or not parsed.exists():
-            raise TransformError(
-                f"dbt could not parse the project in {settings.dbt_project_dir}: {result.exception}"
-            )
-        os.replace(parsed, manifest)
+        os.replace(parse_project(settings, target_dir=scratch), manifest)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return manifest
@@ -236,7 +235,7 @@ def rule_segments(settings: Settings) -> tuple[str, ...]:
     and `settings.dbt_manifest` (the DAG's; an older work-dir manifest may predate the
     project the DAG builds); the project is parsed when there is neither.
     """
-    candidates = [dbt_work_dir(settings) / "target" / MANIFEST, settings.dbt_manifest]
+    candidates = [_work_target(settings) / MANIFEST, settings.dbt_manifest]
     present = [path for path in candidates if path.exists()]
     manifest = (
         max(present, key=lambda path: path.stat().st_mtime) if present else parse_project(settings)
