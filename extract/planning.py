@@ -47,13 +47,18 @@ class PlannedSlice:
 
 
 def check_window(
-    start: datetime | str | None, end: datetime | str | None
+    start: datetime | str | None, end: datetime | str | None, allow_empty: bool = False
 ) -> tuple[datetime | None, datetime]:
     """The requested window as aware UTC (`end` defaults to now); `WindowError` when an
-    explicit start is not before the end. Callers check before they write anything."""
+    explicit start is not before the end. Callers check before they write anything.
+
+    `allow_empty` (filling gaps): a start equal to the end asks for nothing beyond the
+    gaps, as a DAG run's zero-length data interval does (a manual run without a
+    schedule); only a start after the end is an error then.
+    """
     until = parse_utc(end) if end is not None else now_utc()
     since = parse_utc(start) if start is not None else None
-    if since is not None and since >= until:
+    if since is not None and (since > until or (since == until and not allow_empty)):
         if end is None:
             raise WindowError(
                 f"--start {iso_z(since)} is not before now ({iso_z(until)}): nothing to "
@@ -78,7 +83,7 @@ def plan_windows(
     Raises `WindowError` for an explicit window whose start is not before its
     end, before the warehouse is touched.
     """
-    since, until = check_window(start, end)
+    since, until = check_window(start, end, allow_empty=fill_gaps)
     marks = _watermarks(settings, pairs) if since is None or fill_gaps else {}
     planned = []
     for source, stream in pairs:

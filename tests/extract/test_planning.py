@@ -87,8 +87,11 @@ def test_without_end_the_window_ends_now_in_whole_seconds(settings):
     assert now_utc() - timedelta(seconds=5) <= plan.end <= now_utc()
 
 
-@pytest.mark.parametrize("fill_gaps", [True, False])
-@pytest.mark.parametrize("start, end", [(JUNE, MAY), (JUNE, JUNE)], ids=["reversed", "empty"])
+@pytest.mark.parametrize(
+    "start, end, fill_gaps",
+    [(JUNE, MAY, True), (JUNE, MAY, False), (JUNE, JUNE, False)],
+    ids=["reversed-filling-gaps", "reversed", "empty"],
+)
 def test_an_empty_or_reversed_window_is_a_user_error_naming_both_ends(
     settings, start, end, fill_gaps
 ):
@@ -99,6 +102,18 @@ def test_an_empty_or_reversed_window_is_a_user_error_naming_both_ends(
     assert "--start 2026-06-01T00:00:00Z" in message
     assert f"--end {end:%Y-%m-%dT%H:%M:%SZ}" in message
     assert not settings.warehouse.exists()
+
+
+def test_filling_gaps_over_a_zero_length_interval_reaches_back_to_the_watermark(settings):
+    # A DAG without a schedule: a manual run's data interval starts where it ends.
+    loaded_up_to(settings, ORDERS, MAY)
+    plans = plan_windows(settings, [ORDERS, CONTACTS], start=JUNE, end=JUNE, fill_gaps=True)
+    assert windows(plans) == {ORDERS: (MAY, JUNE), CONTACTS: (HISTORY_START, JUNE)}
+
+
+def test_filling_gaps_over_a_zero_length_interval_already_loaded_pulls_nothing(settings):
+    loaded_up_to(settings, ORDERS, JUNE)
+    assert plan_windows(settings, [ORDERS], start=JUNE, end=JUNE, fill_gaps=True) == []
 
 
 def test_a_start_in_the_future_without_end_is_a_user_error(settings):
