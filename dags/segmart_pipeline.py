@@ -86,14 +86,14 @@ def raw_gate(loads: list, data_interval_end: datetime) -> dict:
     settings, run_id = glue.task_settings(), run_ids()[2]
     extracted = [SliceResult.from_dict(item) for group in loads for item in (group or [])]
     gate = raw_gate_step(settings, run_id, extracted)
-    return glue.gate_outcome("raw gate", settings, gate, parse_utc(data_interval_end))
+    return glue.gate_outcome("raw gate", settings, gate, glue.run_as_of(data_interval_end))
 
 
 @task.sensor(pool=WAREHOUSE, mode="reschedule", poke_interval=10, timeout=24 * 3600, retries=0)
 def claim_marts(data_interval_end: datetime) -> bool:
     """Wait until no other run is between dbt and publish, then hold the marts."""
     dag_id, airflow_run_id, _ = run_ids()
-    as_of = parse_utc(data_interval_end)
+    as_of = glue.run_as_of(data_interval_end)
     return glue.claim_marts(glue.task_settings(), dag_id, airflow_run_id, as_of)
 
 
@@ -111,7 +111,7 @@ def marts_gate(data_interval_end: datetime) -> dict:
     # load means there is nothing of this run to audit.
     if not ti.xcom_pull(task_ids="raw_gate"):
         raise AirflowSkipException("raw gate did not pass: nothing to audit or publish")
-    settings, run_id, as_of = glue.task_settings(), run_ids()[2], parse_utc(data_interval_end)
+    settings, run_id, as_of = glue.task_settings(), run_ids()[2], glue.run_as_of(data_interval_end)
     packed = ti.xcom_pull(task_ids=f"dbt.{PRODUCER}", key=glue.RUN_RESULTS_XCOM)
     gate = marts_gate_step(settings, run_id, as_of, glue.unpack_run_results(packed, as_of))
     return glue.gate_outcome("marts gate", settings, gate, as_of)
@@ -121,7 +121,7 @@ def marts_gate(data_interval_end: datetime) -> dict:
 def publish_segments(raw: dict, marts: dict, data_interval_end: datetime) -> dict:
     """Atomically replace published.duckdb; an older as_of only records history."""
     gate = GateResult.from_dict(raw).merged(GateResult.from_dict(marts))
-    as_of = parse_utc(data_interval_end)
+    as_of = glue.run_as_of(data_interval_end)
     return glue.publish_outcome(publish_step(glue.task_settings(), run_ids()[2], as_of, gate))
 
 

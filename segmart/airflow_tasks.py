@@ -40,7 +40,7 @@ from segmart.core.settings import (
     connection_id,
     url_variable,
 )
-from segmart.core.times import TimeFormatError, as_of_text, iso_z, parse_utc
+from segmart.core.times import TimeFormatError, as_of_text, iso_z, parse_utc, whole_seconds
 from segmart.pipeline import record_block
 from segmart.publish import PublishResult
 from segmart.transform import parse_run_results
@@ -219,6 +219,14 @@ def data_interval_timetable(cron: str | None) -> Any:
 # --- run ids, pools and the dbt manifest -----------------------------------------------------
 
 
+def run_as_of(data_interval_end: datetime | str) -> datetime:
+    """The run's as_of: its data interval's end in whole seconds (aware UTC), the form
+    dbt's `as_of` var and the extraction windows take. A run without a schedule has an
+    interval ending at its `run_after`, microseconds included: kept, the marts (built at
+    the whole second) would never match the as_of publish checks."""
+    return whole_seconds(data_interval_end)
+
+
 def segmart_run_id(airflow_run_id: str) -> str:
     # Airflow run ids carry ':' and '+'; segmart run ids name landing folders.
     return "airflow__" + re.sub(r"[^A-Za-z0-9_.-]+", "_", airflow_run_id)
@@ -287,7 +295,7 @@ def plan_source(
     were never loaded. JSON-safe for XCom (one mapped pull each)."""
     pairs = extract.list_streams(source, settings.sources_dir)
     planned = extract.plan_windows(
-        settings, pairs, start=parse_utc(start), end=parse_utc(end), fill_gaps=True
+        settings, pairs, start=whole_seconds(start), end=run_as_of(end), fill_gaps=True
     )
     windows = [window.to_dict() for window in planned]
     log.info("extraction windows for %s: %s", source, json.dumps(windows))

@@ -55,6 +55,11 @@ def as_of_text(value: datetime | str) -> str:
     return naive_utc(value).strftime("%Y-%m-%d %H:%M:%S")
 
 
+def whole_seconds(value: datetime | str) -> datetime:
+    """Aware UTC without its fraction of a second: the form of every window and as_of."""
+    return parse_utc(value).replace(microsecond=0)
+
+
 def now_utc() -> datetime:
     """Aware UTC now, whole seconds."""
     return datetime.now(UTC).replace(microsecond=0)

@@ -271,6 +271,17 @@ def test_the_plan_reaches_back_to_history_start_on_a_fresh_warehouse(settings) -
     assert json.loads(json.dumps(windows)) == windows
 
 
+def test_a_manual_run_without_a_schedule_plans_from_history_to_its_run_after(settings) -> None:
+    # No timetable: the run's data interval starts and ends at its run_after, microseconds
+    # included. The windows and the as_of are whole seconds, as dbt's as_of var is.
+    run_after = datetime(2026, 6, 1, 12, 30, 5, 948199, tzinfo=UTC)
+    windows = airflow_tasks.plan_source(settings, "crm", run_after, run_after)
+    assert [(w["start"], w["end"]) for w in windows] == [
+        ("2024-01-01T00:00:00Z", "2026-06-01T12:30:05Z")
+    ]
+    assert airflow_tasks.run_as_of(run_after) == datetime(2026, 6, 1, 12, 30, 5, tzinfo=UTC)
+
+
 # --- the marts lease ------------------------------------------------------------------------
 
 
