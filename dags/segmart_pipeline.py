@@ -1,18 +1,20 @@
 """Airflow DAG `segmart_pipeline`: extract -> load -> raw gate -> dbt -> marts gate -> publish.
 
 Wiring only: every task calls the same library code as `segmart run` (the glue in
-`segmart/airflow_tasks.py`). The data interval sets the extraction window and
-`as_of` (its end). Each configured source (a YAML file, `segmart sources`) gets a
-group `extract_<source>` whose pulls run in its pool `segmart_<source>` (the
-source's shared rate budget) and touch no database; every task that writes the
-working DuckDB file takes the one-slot pool `segmart_warehouse`. dbt runs through
-Cosmos from the pre-built manifest (`segmart manifest`), so parsing this file never
-runs dbt. A source whose pool the setup never made fails its `plan` task.
+`segmart/airflow_tasks.py`). A run covers its data interval and `as_of` is its end;
+a manual or API run without a logical date (so without a data interval) covers
+what each stream has not loaded yet, up to its `run_after`, its `as_of`. Each
+configured source (a YAML file, `segmart sources`) gets a group `extract_<source>`
+whose pulls run in its pool `segmart_<source>` (the source's shared rate budget) and
+touch no database; every task that writes the working DuckDB file takes the
+one-slot pool `segmart_warehouse`. dbt runs through Cosmos from the pre-built
+manifest (`segmart manifest`), so parsing this file never runs dbt. A source whose
+pool the setup never made fails its `plan` task.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from airflow.sdk import Asset, dag, get_current_context, task, task_group
 from airflow.sdk.exceptions import AirflowSkipException
@@ -31,9 +33,12 @@ SETTINGS = glue.parse_settings()  # paths only: secrets are read inside running 
 DBT_MANIFEST = glue.require_manifest(SETTINGS)
 SCHEDULE = glue.schedule_settings()
 SOURCES = extract.list_sources(SETTINGS.sources_dir)
-WAREHOUSE = WAREHOUSE_POOL
 PUBLISHED_SEGMENTS = Asset("segmart://published/segments")
-AS_OF = "{{ data_interval_end.strftime('%Y-%m-%d %H:%M:%S') }}"
+AS_OF = "{{ segmart_as_of(dag_run) }}"
+# Every task that writes the working DuckDB file: its one-slot pool and, with Celery,
+# the queue of the one worker beside the file (SEGMART_WAREHOUSE_QUEUE).
+QUEUE = glue.warehouse_queue()
+WAREHOUSE = {"pool": WAREHOUSE_POOL, **({"queue": QUEUE} if QUEUE else {})}
 
 
 def run_ids() -> tuple[str, str, str]:
@@ -42,12 +47,17 @@ def run_ids() -> tuple[str, str, str]:
     return context["dag"].dag_id, context["run_id"], glue.segmart_run_id(context["run_id"])
 
 
-@task(pool=WAREHOUSE)
-def plan(source: str, data_interval_start: datetime, data_interval_end: datetime) -> list:
-    """One window per stream: the data interval, reaching back to the stream's
+def run_window() -> glue.RunWindow:
+    return glue.run_window(get_current_context()["dag_run"])
+
+
+@task(**WAREHOUSE)
+def plan(source: str) -> list:
+    """One window per stream: the run's window, reaching back to the stream's
     watermark when earlier intervals were never loaded (first run, catchup off)."""
     glue.require_pool(source_pool(source), glue.registered_pools())
-    return glue.plan_source(glue.task_settings(), source, data_interval_start, data_interval_end)
+    window = run_window()
+    return glue.plan_source(glue.task_settings(), source, window.start, window.end)
 
 
 @task(
@@ -65,7 +75,7 @@ def pull(source: str, window: dict) -> dict:
     return glue.xcom_safe(landed)
 
 
-@task(pool=WAREHOUSE, map_index_template="{{ landed['stream'] }}")
+@task(**WAREHOUSE, map_index_template="{{ landed['stream'] }}")
 def load(landed: dict) -> dict:
     """One transaction: replace the slice in raw, record the run, advance the watermark."""
     landed_slice = extract.LandedSlice.from_dict(landed)
@@ -80,48 +90,48 @@ def extract_source(source: str):  # returns the mapped loads' XComArg
     return load.expand(landed=pulled.expand(window=windows))
 
 
-@task(pool=WAREHOUSE, retries=0)
-def raw_gate(loads: list, data_interval_end: datetime) -> dict:
+@task(**WAREHOUSE, retries=0)
+def raw_gate(loads: list) -> dict:
     """GX suites on every committed slice not yet passed; a critical failure stops the run."""
     settings, run_id = glue.task_settings(), run_ids()[2]
     extracted = [SliceResult.from_dict(item) for group in loads for item in (group or [])]
     gate = raw_gate_step(settings, run_id, extracted)
-    return glue.gate_outcome("raw gate", settings, gate, glue.run_as_of(data_interval_end))
+    return glue.gate_outcome("raw gate", settings, gate, run_window().as_of)
 
 
-@task.sensor(pool=WAREHOUSE, mode="reschedule", poke_interval=10, timeout=24 * 3600, retries=0)
-def claim_marts(data_interval_end: datetime) -> bool:
+@task.sensor(**WAREHOUSE, mode="reschedule", poke_interval=10, timeout=24 * 3600, retries=0)
+def claim_marts() -> bool:
     """Wait until no other run is between dbt and publish, then hold the marts."""
     dag_id, airflow_run_id, _ = run_ids()
-    as_of = glue.run_as_of(data_interval_end)
+    as_of = run_window().as_of
     return glue.claim_marts(glue.task_settings(), dag_id, airflow_run_id, as_of)
 
 
-@task(pool=WAREHOUSE, retries=2, retry_delay=timedelta(seconds=5))
+@task(**WAREHOUSE, retries=2, retry_delay=timedelta(seconds=5))
 def release_marts() -> None:
     dag_id, airflow_run_id, _ = run_ids()
     glue.release_marts(glue.task_settings(), dag_id, airflow_run_id)
 
 
-@task(pool=WAREHOUSE, retries=0, trigger_rule="all_done")
-def marts_gate(data_interval_end: datetime) -> dict:
+@task(**WAREHOUSE, retries=0, trigger_rule="all_done")
+def marts_gate() -> dict:
     """GX suites on the marts plus the dbt test results; blocks publish on a failure."""
     ti = get_current_context()["ti"]
     # all_done lets failed dbt tests reach the gate; a blocked raw gate or a failed
     # load means there is nothing of this run to audit.
     if not ti.xcom_pull(task_ids="raw_gate"):
         raise AirflowSkipException("raw gate did not pass: nothing to audit or publish")
-    settings, run_id, as_of = glue.task_settings(), run_ids()[2], glue.run_as_of(data_interval_end)
+    settings, run_id, as_of = glue.task_settings(), run_ids()[2], run_window().as_of
     packed = ti.xcom_pull(task_ids=f"dbt.{PRODUCER}", key=glue.RUN_RESULTS_XCOM)
     gate = marts_gate_step(settings, run_id, as_of, glue.unpack_run_results(packed, as_of))
     return glue.gate_outcome("marts gate", settings, gate, as_of)
 
 
-@task(pool=WAREHOUSE, retries=0, outlets=[PUBLISHED_SEGMENTS])
-def publish_segments(raw: dict, marts: dict, data_interval_end: datetime) -> dict:
+@task(**WAREHOUSE, retries=0, outlets=[PUBLISHED_SEGMENTS])
+def publish_segments(raw: dict, marts: dict) -> dict:
     """Atomically replace published.duckdb; an older as_of only records history."""
     gate = GateResult.from_dict(raw).merged(GateResult.from_dict(marts))
-    as_of = glue.run_as_of(data_interval_end)
+    as_of = run_window().as_of
     return glue.publish_outcome(publish_step(glue.task_settings(), run_ids()[2], as_of, gate))
 
 
@@ -150,7 +160,7 @@ def dbt_build_group() -> DbtTaskGroup:
             test_behavior=TestBehavior.AFTER_EACH,
         ),
         operator_args={
-            "pool": WAREHOUSE,
+            **WAREHOUSE,
             "retries": 0,
             "install_deps": False,
             # The dbt build's run_results.json, pushed to XCom for the marts gate.
@@ -177,6 +187,8 @@ def dbt_build_group() -> DbtTaskGroup:
     # Scheduled runs one at a time: a run's dbt -> gate -> publish must see its own marts.
     max_active_runs=1,
     default_args={"owner": "segmart", "retries": 0},
+    # dbt's as_of var for runs with and without a data interval (AS_OF).
+    user_defined_macros={"segmart_as_of": glue.as_of_var},
     tags=["segmart"],
     doc_md=__doc__,
 )

@@ -56,6 +56,7 @@ LEASE_TOOL = "airflow"
 SCHEDULE_VARIABLE = "SEGMART_SCHEDULE"
 START_DATE_VARIABLE = "SEGMART_START_DATE"
 CATCHUP_VARIABLE = "SEGMART_CATCHUP"
+WAREHOUSE_QUEUE_VARIABLE = "SEGMART_WAREHOUSE_QUEUE"
 DEFAULT_SCHEDULE = "@hourly"
 DEFAULT_START_DATE = "2026-01-01"
 MANUAL_ONLY = ("", "none", "null", "@once", "manual")
@@ -188,6 +189,14 @@ def schedule_settings(env: Mapping[str, str] | None = None) -> ScheduleSettings:
     )
 
 
+def warehouse_queue(env: Mapping[str, str] | None = None) -> str | None:
+    """SEGMART_WAREHOUSE_QUEUE: the executor queue of every task that writes the working
+    DuckDB file. One DuckDB file has one writer process, so with Celery those tasks go
+    to a queue that one worker, on the file's host, serves. None: Airflow's default."""
+    env = os.environ if env is None else env
+    return (env.get(WAREHOUSE_QUEUE_VARIABLE) or "").strip() or None
+
+
 def flag(env: Mapping[str, str], name: str, default: bool) -> bool:
     value = env.get(name)
     if value is None:
@@ -219,11 +228,43 @@ def data_interval_timetable(cron: str | None) -> Any:
 # --- run ids, pools and the dbt manifest -----------------------------------------------------
 
 
+@dataclass(frozen=True)
+class RunWindow:
+    """What one DAG run covers: [start, end), and `end` is its as_of.
+
+    `start` None: from each stream's watermark (or its source's history start).
+    Both in whole seconds, aware UTC: the form of dbt's `as_of` var and of the
+    extraction windows, so the marts' as_of and the one publish checks agree.
+    """
+
+    start: datetime | None
+    end: datetime
+
+    @property
+    def as_of(self) -> datetime:
+        return self.end
+
+
+def run_window(dag_run: Any) -> RunWindow:
+    """A scheduled run, a backfill run and a manual run with a logical date cover their
+    data interval. Airflow 3 gives a manual or API-triggered run without a logical date
+    no data interval: it covers what each stream has not loaded yet, from its watermark
+    up to the moment the run was asked for (`run_after`), which becomes its as_of."""
+    start = getattr(dag_run, "data_interval_start", None)
+    end = getattr(dag_run, "data_interval_end", None)
+    if end is None:
+        return RunWindow(start=None, end=whole_seconds(dag_run.run_after))
+    return RunWindow(start=None if start is None else whole_seconds(start), end=whole_seconds(end))
+
+
+def as_of_var(dag_run: Any) -> str:
+    """dbt's `as_of` var for the run (a DAG macro: templates see `dag_run`, and a run
+    without a data interval has no `data_interval_end` to format)."""
+    return as_of_text(run_window(dag_run).as_of)
+
+
 def run_as_of(data_interval_end: datetime | str) -> datetime:
-    """The run's as_of: its data interval's end in whole seconds (aware UTC), the form
-    dbt's `as_of` var and the extraction windows take. A run without a schedule has an
-    interval ending at its `run_after`, microseconds included: kept, the marts (built at
-    the whole second) would never match the as_of publish checks."""
+    """An interval end as an as_of: whole seconds, aware UTC."""
     return whole_seconds(data_interval_end)
 
 
@@ -288,14 +329,19 @@ def require_manifest(settings: Settings) -> Path:
 
 
 def plan_source(
-    settings: Settings, source: str, start: datetime, end: datetime
+    settings: Settings, source: str, start: datetime | None, end: datetime
 ) -> list[dict[str, str]]:
     """One window per stream of `source`, by the one planning rule of `segmart run`:
-    the data interval, reaching back to a stream's watermark when earlier intervals
-    were never loaded. JSON-safe for XCom (one mapped pull each)."""
+    the run's window, reaching back to a stream's watermark when earlier intervals
+    were never loaded (`start` None: from the watermark). JSON-safe for XCom (one
+    mapped pull each)."""
     pairs = extract.list_streams(source, settings.sources_dir)
     planned = extract.plan_windows(
-        settings, pairs, start=whole_seconds(start), end=run_as_of(end), fill_gaps=True
+        settings,
+        pairs,
+        start=None if start is None else whole_seconds(start),
+        end=run_as_of(end),
+        fill_gaps=True,
     )
     windows = [window.to_dict() for window in planned]
     log.info("extraction windows for %s: %s", source, json.dumps(windows))

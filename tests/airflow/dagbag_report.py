@@ -19,6 +19,7 @@ if dag is not None:
             {
                 "task_id": t.task_id,
                 "pool": t.pool,
+                "queue": t.queue,
                 "retries": t.retries,
                 "type": type(t).__name__,
                 "trigger_rule": str(t.trigger_rule),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -280,6 +281,47 @@ def test_a_manual_run_without_a_schedule_plans_from_history_to_its_run_after(set
         ("2024-01-01T00:00:00Z", "2026-06-01T12:30:05Z")
     ]
     assert airflow_tasks.run_as_of(run_after) == datetime(2026, 6, 1, 12, 30, 5, tzinfo=UTC)
+
+
+@dataclass
+class AirflowDagRun:
+    """The fields of Airflow's `dag_run` (task context) that the run window reads."""
+
+    run_after: datetime
+    data_interval_start: datetime | None = None
+    data_interval_end: datetime | None = None
+
+
+def test_a_run_with_a_data_interval_covers_it_and_its_end_is_the_as_of() -> None:
+    run = AirflowDagRun(
+        run_after=datetime(2026, 6, 1, 1, 0, 2, 5, tzinfo=UTC),
+        data_interval_start=datetime(2026, 5, 31, 23, tzinfo=UTC),
+        data_interval_end=datetime(2026, 6, 1, tzinfo=UTC),
+    )
+    window = airflow_tasks.run_window(run)
+    assert (window.start, window.as_of) == (run.data_interval_start, run.data_interval_end)
+    assert airflow_tasks.as_of_var(run) == "2026-06-01 00:00:00"
+
+
+def test_a_run_without_a_logical_date_covers_from_the_watermark_to_its_run_after(
+    settings,
+) -> None:
+    # Airflow 3's manual and API runs without a logical date have no data interval.
+    run = AirflowDagRun(run_after=datetime(2026, 6, 1, 12, 30, 5, 948199, tzinfo=UTC))
+    window = airflow_tasks.run_window(run)
+    assert window.start is None
+    assert window.as_of == datetime(2026, 6, 1, 12, 30, 5, tzinfo=UTC)
+    assert airflow_tasks.as_of_var(run) == "2026-06-01 12:30:05"
+    windows = airflow_tasks.plan_source(settings, "crm", window.start, window.end)
+    assert [(w["start"], w["end"]) for w in windows] == [
+        ("2024-01-01T00:00:00Z", "2026-06-01T12:30:05Z")
+    ]
+
+
+def test_warehouse_tasks_go_to_the_queue_the_environment_names() -> None:
+    assert airflow_tasks.warehouse_queue({}) is None
+    assert airflow_tasks.warehouse_queue({"SEGMART_WAREHOUSE_QUEUE": " "}) is None
+    assert airflow_tasks.warehouse_queue({"SEGMART_WAREHOUSE_QUEUE": "warehouse"}) == "warehouse"
 
 
 # --- the marts lease ------------------------------------------------------------------------

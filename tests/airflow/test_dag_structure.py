@@ -74,14 +74,25 @@ def test_every_task_that_writes_the_warehouse_takes_the_one_slot_pool(tasks: dic
     assert all(t["pool"] == "segmart_warehouse" for t in runs)
 
 
-def test_each_dbt_model_is_its_own_task_fed_as_of_from_the_data_interval(tasks: dict) -> None:
+def test_with_celery_every_warehouse_writer_goes_to_the_warehouse_queue(
+    airflow_home: AirflowHome,
+) -> None:
+    env = airflow_home.env(SEGMART_WAREHOUSE_QUEUE="segmart_warehouse")
+    queued = {t["task_id"]: t for t in airflow_home.python("dagbag_report.py", env=env)["tasks"]}
+    for task_id in (*WAREHOUSE_WRITERS, "claim_marts", "release_marts"):
+        assert queued[task_id]["queue"] == "segmart_warehouse", task_id
+    assert queued["extract_shop.pull"]["queue"] == "default"
+
+
+def test_each_dbt_model_is_its_own_task_fed_as_of_from_the_run_window(tasks: dict) -> None:
     models = {t.split(".")[1].removesuffix("_run") for t in tasks if t.startswith("dbt.")}
     for model in ("stg_shop__orders", "customer_rfm", "customer_segments", "email_audience"):
         assert model in models, sorted(models)
     producer = tasks["dbt.dbt_producer_watcher"]
     assert producer["type"] == "DbtProducerWatcherOperator"
     assert producer["upstream"] == ["claim_marts"]
-    assert "data_interval_end" in producer["vars"]["as_of"]
+    # The DAG's macro: the data interval's end, or run_after for a run without one.
+    assert producer["vars"]["as_of"] == "{{ segmart_as_of(dag_run) }}"
 
 
 def test_quality_gates_never_retry_and_publish_updates_the_segments_asset(tasks: dict) -> None:
