@@ -74,7 +74,7 @@ def pull_slice(
     budget = RateBudget(
         source,
         requests_per_second(settings, source_config),
-        settings.warehouse_dir / ".ratelimit",
+        settings.rate_budget_url or settings.rate_budget_dir,
     )
     client = SourceClient(settings.source(source), source_config.auth, budget, source_config.retry)
     writer = LandingWriter(directory)

@@ -1,33 +1,45 @@
-"""A per-source request budget shared by every thread and process on this machine.
+"""A per-source request budget shared by every thread and process that pulls the source.
 
-Airflow runs each stream as its own task process, so the budget lives in a
-SQLite file under `<warehouse_dir>/.ratelimit/`. pyrate-limiter's SQLite bucket
-with a file lock is a maintained sliding-window log that already handles the
-cross-process locking and clean-up; we add only the safety margin and the
-reading of the server's `RateLimit-*` headers.
+Airflow runs each stream as its own task process, so the budget lives outside the
+process: by default in a SQLite file under `<warehouse_dir>/.ratelimit/` (every
+process on one machine), or, when `SEGMART_RATE_BUDGET_URL` names a Redis server,
+in one Redis sorted set per source (every worker on every host that reaches it).
+pyrate-limiter's SQLite bucket (with a file lock) and Redis bucket (an atomic Lua
+check-and-insert) are maintained sliding-window logs that already handle the
+cross-process locking and clean-up; we add only the safety margin and the reading
+of the server's `RateLimit-*` headers.
 """
 
 from __future__ import annotations
 
 import math
+import os
 import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from pyrate_limiter import Limiter, Rate, RateItem, SQLiteBucket
+import redis
+from pyrate_limiter import AbstractBucket, Limiter, Rate, RateItem, RedisBucket, SQLiteBucket
+
+from extract.errors import ExtractError
+from segmart.core.settings import RATE_BUDGET_URL_VARIABLE
 
 # The server counts requests in a sliding second as they arrive, and a busy
 # server stamps some arrivals late (while it builds another page), so requests
 # sent a full window apart can land closer together. Measured with three processes (one
 # source's streams) at 10 req/s on 2 busy cores: 8 % in reserve gave no 429s, 5 % one in 150.
+# The same margin holds with the Redis bucket for two Celery workers of two processes each
+# (tests/celery, benchmarks/celery_budget_bench.py). Stamps come from each host's clock:
+# hosts sharing a Redis budget must keep their clocks in step (NTP) to well under the spacing.
 SAFETY = 0.92
 
 
 @dataclass
 class _SharedBucket:
-    bucket: SQLiteBucket
+    bucket: AbstractBucket
     limiter: Limiter  # owns the background thread that drops expired entries
     lock: threading.Lock  # put() and waiting() read the same verdict
 
@@ -52,29 +64,82 @@ def budget_rates(requests_per_second: float) -> list[Rate]:
     return rates
 
 
-def _shared_bucket(state_dir: Path, source: str, rates: list[Rate]) -> _SharedBucket:
-    key = (str(state_dir), source, repr(rates))
+def _shared_bucket(store: Path | str, source: str, rates: list[Rate]) -> _SharedBucket:
+    """One bucket per (store, source, rates) in a process: a Redis URL or a state folder."""
+    key = (str(store), source, repr(rates))
     with _buckets_lock:
         if key not in _buckets:
-            state_dir.mkdir(parents=True, exist_ok=True)
-            bucket = SQLiteBucket.init_from_file(
-                rates,
-                table=f"budget_{source}",
-                db_path=str(state_dir / f"{source}.sqlite"),
-                use_file_lock=True,
-            )
+            if isinstance(store, str):
+                bucket = _redis_bucket(store, source, rates)
+            else:
+                bucket = _file_bucket(store, source, rates)
             _buckets[key] = _SharedBucket(bucket, Limiter(bucket), threading.Lock())
         return _buckets[key]
 
 
-class RateBudget:
-    """`acquire()` before every request; `observe(headers)` after every answer."""
+def _file_bucket(state_dir: Path, source: str, rates: list[Rate]) -> AbstractBucket:
+    state_dir.mkdir(parents=True, exist_ok=True)
+    return SQLiteBucket.init_from_file(
+        rates,
+        table=f"budget_{source}",
+        db_path=str(state_dir / f"{source}.sqlite"),
+        use_file_lock=True,
+    )
 
-    def __init__(self, source: str, requests_per_second: float, state_dir: Path) -> None:
+
+def redis_key(source: str) -> str:
+    return f"segmart:rate_budget:{source}"
+
+
+def _redis_bucket(url: str, source: str, rates: list[Rate]) -> AbstractBucket:
+    try:
+        # A bounded wait: an unreachable host fails the pull instead of hanging the task.
+        client = redis.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=10)
+        return RedisBucket.init(rates, client, redis_key(source))
+    except (redis.RedisError, ValueError) as error:
+        raise _unreachable(url, error) from None
+
+
+def _unreachable(url: str, error: Exception) -> ExtractError:
+    return ExtractError(
+        f"{RATE_BUDGET_URL_VARIABLE}={_redacted(url)}: cannot reach the rate budget "
+        f"store ({error}); start Redis there or unset {RATE_BUDGET_URL_VARIABLE} "
+        "to use this machine's file budget"
+    )
+
+
+def _redacted(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    return parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@")).geturl()
+
+
+def _forget_buckets() -> None:
+    """A forked worker (Celery's prefork pool) starts without its parent's buckets: their
+    locks may be held by a thread that did not survive the fork, as may their clean-up
+    threads."""
+    global _buckets_lock
+    _buckets_lock = threading.Lock()
+    _buckets.clear()
+
+
+os.register_at_fork(after_in_child=_forget_buckets)
+
+
+class RateBudget:
+    """`acquire()` before every request; `observe(headers)` after every answer.
+
+    `store` is where the budget is shared: a `redis://` URL, else a state folder
+    for the SQLite file bucket.
+    """
+
+    def __init__(self, source: str, requests_per_second: float, store: Path | str) -> None:
         self.source = source
         self.requests_per_second = requests_per_second
+        self._store = store
         self._shared = (
-            _shared_bucket(state_dir, source, budget_rates(requests_per_second))
+            _shared_bucket(store, source, budget_rates(requests_per_second))
             if requests_per_second > 0
             else None
         )
@@ -95,9 +160,12 @@ class RateBudget:
         while True:
             with self._shared.lock:
                 item = RateItem(self.source, bucket.now())
-                if bucket.put(item):
-                    return
-                wait_ms = bucket.waiting(item)
+                try:
+                    if bucket.put(item):
+                        return
+                    wait_ms = bucket.waiting(item)
+                except redis.RedisError as error:  # the shared store went away mid-pull
+                    raise _unreachable(str(self._store), error) from None
             time.sleep(max(wait_ms if isinstance(wait_ms, int) else 0, 1) / 1000)
 
     def observe(self, headers: Mapping[str, str]) -> None:

@@ -26,6 +26,12 @@ WAREHOUSE_VARIABLE = "SEGMART_WAREHOUSE"
 PUBLISHED_VARIABLE = "SEGMART_PUBLISHED"
 DBT_PROJECT_DIR_VARIABLE = "SEGMART_DBT_PROJECT_DIR"
 SOURCES_DIR_VARIABLE = "SEGMART_SOURCES_DIR"
+# Where pulls land their files (default <warehouse dir>/landing): with several workers,
+# a folder every worker mounts, so the one that loads reads what another pulled.
+LANDING_DIR_VARIABLE = "SEGMART_LANDING_DIR"
+# A store every worker reaches for the per-source rate budgets (redis://HOST:PORT/DB);
+# unset, the budget is a SQLite file under <warehouse dir>/.ratelimit (one machine).
+RATE_BUDGET_URL_VARIABLE = "SEGMART_RATE_BUDGET_URL"
 
 # Customer-data software sends no usage telemetry: every entry point imports this module.
 TELEMETRY_OFF = {
@@ -80,6 +86,10 @@ class Settings:
     dbt_project_dir: Path = DEFAULT_DBT_PROJECT_DIR
     # An extra folder of `<source>.yaml` files that add to or replace the packaged ones.
     sources_dir: Path | None = None
+    # SEGMART_LANDING_DIR; None: <warehouse dir>/landing.
+    landing: Path | None = None
+    # SEGMART_RATE_BUDGET_URL; None: the file bucket under <warehouse dir>/.ratelimit.
+    rate_budget_url: str | None = field(repr=False, default=None)  # may hold a password
     env: Mapping[str, str] = field(repr=False, default_factory=dict)
 
     @classmethod
@@ -89,11 +99,14 @@ class Settings:
         published = Path(env.get(PUBLISHED_VARIABLE) or DEFAULT_PUBLISHED)
         dbt_project = Path(env.get(DBT_PROJECT_DIR_VARIABLE) or DEFAULT_DBT_PROJECT_DIR)
         sources = env.get(SOURCES_DIR_VARIABLE)
+        landing = env.get(LANDING_DIR_VARIABLE)
         return cls(
             warehouse=warehouse.expanduser().resolve(),
             published=published.expanduser().resolve(),
             dbt_project_dir=dbt_project.expanduser().resolve(),
             sources_dir=Path(sources).expanduser().resolve() if sources else None,
+            landing=Path(landing).expanduser().resolve() if landing else None,
+            rate_budget_url=(env.get(RATE_BUDGET_URL_VARIABLE) or "").strip() or None,
             env=env,
         )
 
@@ -108,8 +121,13 @@ class Settings:
 
     @property
     def landing_dir(self) -> Path:
-        """warehouse/landing/<source>/<stream>/<interval>/*.jsonl.gz"""
-        return self.warehouse_dir / "landing"
+        """<landing>/<source>/<stream>/<interval>/*.jsonl.gz; default warehouse/landing."""
+        return self.landing if self.landing is not None else self.warehouse_dir / "landing"
+
+    @property
+    def rate_budget_dir(self) -> Path:
+        """The file buckets' folder, when no SEGMART_RATE_BUDGET_URL names a shared store."""
+        return self.warehouse_dir / ".ratelimit"
 
     @property
     def docs_dir(self) -> Path:

@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-import time
-
 import pytest
 
-from extract import LandedSlice, load_slice
-from segmart.core import warehouse
+from tests.extract.pull_process import load_all, pull_together
 from tests.extract.support import make_settings, subprocess_env, write_sources
 from tests.support import FROZEN_NOW
 
@@ -33,27 +27,8 @@ def test_shop_streams_in_separate_processes_stay_within_and_use_the_limit(
         shop={"streams": {s: {"pagination": {"page_size": n}} for s, n in PAGE_SIZES.items()}},
     )
     settings = make_settings(api, tmp_path, SEGMART_SOURCES_DIR=str(sources))
-    command = [sys.executable, "-m", "tests.extract.pull_process", "shop"]
-    processes = [
-        subprocess.Popen(
-            [*command, stream, START, END, "rate"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-            env=subprocess_env(settings),
-        )
-        for stream in PAGE_SIZES
-    ]
-    for process in processes:  # every process has imported everything and waits for "go"
-        assert process.stdout is not None and process.stdout.readline().strip() == "ready"
-    began = time.monotonic()
-    for process in processes:
-        assert process.stdin is not None
-        process.stdin.write("go\n")
-        process.stdin.flush()
-    outputs = [process.communicate(timeout=120)[0] for process in processes]
-    wall = time.monotonic() - began
-    assert [p.returncode for p in processes] == [0, 0, 0]
+    env = subprocess_env(settings)
+    landed, wall = pull_together([(env, "shop", stream) for stream in PAGE_SIZES], START, END, "r")
 
     stats = api.stats()["shop"]
     assert stats["max_accepted_per_second"] <= LIMIT, stats
@@ -61,15 +36,5 @@ def test_shop_streams_in_separate_processes_stay_within_and_use_the_limit(
     assert stats["accepted"] >= 0.85 * LIMIT * wall, (stats, wall)
 
     # The three slices were pulled in parallel; their loads are sequential and complete.
-    landed = [LandedSlice.from_dict(json.loads(out.strip().splitlines()[-1])) for out in outputs]
     assert sum(s.requests for s in landed) == stats["requests"]
-    con = warehouse.connect(settings.warehouse)
-    try:
-        for piece in landed:
-            load_slice(settings, piece, con)
-        counts = con.execute(
-            "select stream, records from meta.extract_runs where status = 'success' order by 1"
-        ).fetchall()
-    finally:
-        con.close()
-    assert [c[0] for c in counts] == sorted(PAGE_SIZES)
+    assert load_all(settings, landed) == sorted(PAGE_SIZES)
