@@ -3,13 +3,16 @@ commands, mounted paths and the SEGMART_* settings the code actually reads."""
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import yaml
 
 from extract import list_sources
+from segmart.airflow_tasks import warehouse_queue
 from segmart.commands.sources import connections, pools
 from segmart.core.settings import Settings
 
@@ -23,9 +26,50 @@ AIRFLOW_SERVICES = {
 CODE_DIRS = ("segmart", "extract", "expectations", "dags", "demo_api")
 
 
+CELERY_RUN = {"AIRFLOW_EXECUTOR": "CeleryExecutor"}  # the celery profile's command line
+WORKERS = ("airflow-worker-warehouse", "airflow-worker")
+
+
 @pytest.fixture(scope="module")
 def compose() -> dict:
     return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+def interpolate(value: object, env: dict[str, str]) -> object:
+    """Compose's `${VAR}`, `${VAR:-default}`, `${VAR:+other}` and `$$`, everywhere in value."""
+    if isinstance(value, dict):
+        return {key: interpolate(item, env) for key, item in value.items()}
+    if isinstance(value, list):
+        return [interpolate(item, env) for item in value]
+    if not isinstance(value, str):
+        return value
+
+    def one(match: re.Match) -> str:
+        name, operator, word = match.group(1), match.group(2), match.group(3) or ""
+        if operator == ":-":
+            return env.get(name) or word
+        if operator == ":+":
+            return word if env.get(name) else ""
+        return env.get(name, "")
+
+    parts = value.split("$$")
+    return "$".join(re.sub(r"\$\{(\w+)(?:(:[-+])([^}]*))?\}", one, part) for part in parts)
+
+
+def config(compose: dict, profiles: set[str], env: dict[str, str]) -> dict:
+    """What `docker compose --profile ... config` shows: the services the profiles enable
+    (PyYAML has already resolved anchors and merge keys), interpolated from env."""
+    enabled = {
+        name: service
+        for name, service in compose["services"].items()
+        if not service.get("profiles") or profiles & set(service["profiles"])
+    }
+    return interpolate({**compose, "services": enabled}, env)  # type: ignore[return-value]
+
+
+def mounts(service: dict) -> dict[str, str]:
+    """source -> target of a service's volumes."""
+    return dict(volume.split(":")[:2] for volume in service.get("volumes", []))
 
 
 def settings_read_by_code() -> set[str]:
@@ -41,7 +85,8 @@ def settings_read_by_code() -> set[str]:
 
 
 def test_airflow_runs_as_four_services_with_local_executor_on_postgres_16(compose: dict) -> None:
-    services = compose["services"]
+    services = config(compose, set(), {})["services"]
+    assert set(services) == {"postgres", "demo-api", "airflow-init", *AIRFLOW_SERVICES}
     assert services["postgres"]["image"] == "postgres:16"
     for name, command in AIRFLOW_SERVICES.items():
         service = services[name]
@@ -136,3 +181,75 @@ def test_init_creates_the_pools_and_builds_the_manifest(compose: dict) -> None:
     assert f'airflow variables set segmart_pools "$(cat {made.group(1)})"' in script
     # `segmart manifest` is transform.build_manifest.
     assert "segmart manifest" in script
+
+
+@pytest.mark.parametrize("profiles", [set(), {"celery"}], ids=["default", "celery"])
+def test_every_dependency_is_a_service_of_the_same_profile(compose: dict, profiles) -> None:
+    services = config(compose, profiles, CELERY_RUN if profiles else {})["services"]
+    for name, service in services.items():
+        for needed, rule in (service.get("depends_on") or {}).items():
+            assert needed in services, f"{name} needs {needed}, not in profile {profiles}"
+            assert rule["condition"] in ("service_healthy", "service_completed_successfully")
+            if rule["condition"] == "service_healthy":
+                assert "healthcheck" in services[needed], needed
+    for service in services.values():  # every named volume is declared
+        for source in mounts(service):
+            assert source.startswith(".") or source in compose["volumes"], source
+
+
+def test_the_default_profile_keeps_landing_and_budget_on_the_one_machine(compose: dict) -> None:
+    for name, service in config(compose, set(), {})["services"].items():
+        env = service.get("environment", {})
+        assert "SEGMART_LANDING_DIR" not in env and "SEGMART_RATE_BUDGET_URL" not in env, name
+        assert not any(source.startswith("segmart-landing") for source in mounts(service))
+
+
+def test_celery_profile_two_workers_one_budget_one_landing_one_warehouse_writer(
+    compose: dict,
+) -> None:
+    services = config(compose, {"celery"}, CELERY_RUN)["services"]
+    for name in [*AIRFLOW_SERVICES, *WORKERS]:
+        env = services[name]["environment"]
+        assert env["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor", name
+    broker = urlsplit(services["airflow-scheduler"]["environment"]["AIRFLOW__CELERY__BROKER_URL"])
+    assert broker.scheme == "redis" and broker.hostname in services
+    assert "redis-server" in services[broker.hostname]["command"]
+    backend = services["airflow-scheduler"]["environment"]["AIRFLOW__CELERY__RESULT_BACKEND"]
+    assert backend.startswith("db+postgresql") and "@postgres/" in backend
+
+    # The DAG is parsed with the warehouse queue (segmart.airflow_tasks.warehouse_queue).
+    parsed = services["airflow-dag-processor"]["environment"]
+    queue = warehouse_queue(parsed)
+    assert queue
+    served = {}
+    for name in WORKERS:
+        worker = services[name]
+        assert worker["command"][:2] == ["celery", "worker"]  # the image runs `airflow ...`
+        served[name] = worker["command"][worker["command"].index("--queues") + 1].split(",")
+        assert "default" in served[name]
+        assert worker["environment"]["SEGMART_WAREHOUSE_QUEUE"] == queue
+    assert [name for name in WORKERS if queue in served[name]] == ["airflow-worker-warehouse"]
+
+    # One budget store both reach, not the broker's database.
+    budgets = {services[name]["environment"]["SEGMART_RATE_BUDGET_URL"] for name in WORKERS}
+    assert len(budgets) == 1
+    budget = urlsplit(budgets.pop())
+    assert (budget.scheme, budget.hostname) == ("redis", broker.hostname)
+    assert budget.path != broker.path
+
+    # Both mount the same named volume where SEGMART_LANDING_DIR points.
+    landing = {services[name]["environment"]["SEGMART_LANDING_DIR"] for name in WORKERS}
+    assert len(landing) == 1
+    landing_dir = landing.pop()
+    sources = {name: {s for s, t in mounts(services[name]).items() if t == landing_dir}
+               for name in WORKERS}  # fmt: skip
+    assert sources["airflow-worker-warehouse"] == sources["airflow-worker"] == {"segmart-landing"}
+    assert "segmart-landing" in compose["volumes"]
+
+    # Only the warehouse worker has the DuckDB files; both have the DAG and dbt project.
+    warehouse_dir = str(Path(parsed["SEGMART_WAREHOUSE"]).parent)
+    assert warehouse_dir in mounts(services["airflow-worker-warehouse"]).values()
+    assert warehouse_dir not in mounts(services["airflow-worker"]).values()
+    for name in WORKERS:
+        assert parsed["AIRFLOW__CORE__DAGS_FOLDER"] in mounts(services[name]).values()
+    assert importlib.util.find_spec("airflow.providers.celery.executors.celery_executor")
