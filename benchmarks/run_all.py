@@ -11,7 +11,12 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).parent
-BENCHMARKS = ["demo_api_bench.py", "extract_bench.py", "transform_bench.py"]
+BENCHMARKS = [
+    "demo_api_bench.py",
+    "extract_bench.py",
+    "transform_bench.py",
+    "celery_budget_bench.py",
+]
 
 
 def main() -> int:

@@ -17,9 +17,9 @@ import pytest
 
 from tests.celery.app import WAREHOUSE_QUEUE, app, load, pull
 from tests.celery.workers import running_workers
+from tests.extract.pull_process import limited_shop
 from tests.extract.redis_server import running_redis
-from tests.extract.support import make_settings, write_sources
-from tests.support import FROZEN_NOW
+from tests.extract.support import make_settings
 
 LIMIT = 10
 # Small pages: about 150 requests in all, so the four pool processes stay busy for ~17 s.
@@ -38,14 +38,7 @@ def worker_env(api, folder: Path, redis_url: str, shared: dict[str, str]) -> dic
 @pytest.mark.slow
 @pytest.mark.xdist_group("celery_two_workers")
 def test_two_celery_workers_pulling_one_source_stay_within_its_limit(demo_api_factory, tmp_path):
-    api = demo_api_factory(
-        "--seed", "7", "--customers", "500", "--now", FROZEN_NOW,
-        "--rate-limit", f"shop={LIMIT},crm=0,esp=0,web=0",
-    )  # fmt: skip
-    sources = write_sources(
-        tmp_path / "sources",
-        shop={"streams": {s: {"pagination": {"page_size": n}} for s, n in PAGE_SIZES.items()}},
-    )
+    api, sources = limited_shop(demo_api_factory, tmp_path, LIMIT, PAGE_SIZES)
     shared = {
         "SEGMART_SOURCES_DIR": str(sources),
         "SEGMART_LANDING_DIR": str(tmp_path / "shared-landing"),

@@ -11,11 +11,15 @@ import json
 import subprocess
 import sys
 import time
+from collections.abc import Callable
+from pathlib import Path
 
 from extract import LandedSlice, load_slice, pull_slice
 from segmart.core import warehouse
 from segmart.core.settings import Settings
 from segmart.core.times import parse_utc
+from tests.extract.support import write_sources
+from tests.support import FROZEN_NOW, DemoApi
 
 
 def main() -> None:
@@ -63,6 +67,19 @@ def pull_together(
     assert [p.returncode for p in processes] == [0] * len(processes)
     landed = [LandedSlice.from_dict(json.loads(out.strip().splitlines()[-1])) for out in outputs]
     return landed, wall
+
+
+def limited_shop(
+    start_api: Callable[..., DemoApi], folder: Path, limit: int, page_sizes: dict[str, int]
+) -> tuple[DemoApi, Path]:
+    """A demo API holding shop to `limit` requests/s (others unlimited) and a sources folder
+    whose shop streams have small pages, so every pull stays busy for many requests."""
+    api = start_api(
+        "--seed", "7", "--customers", "500", "--now", FROZEN_NOW,
+        "--rate-limit", f"shop={limit},crm=0,esp=0,web=0",
+    )  # fmt: skip
+    streams = {stream: {"pagination": {"page_size": size}} for stream, size in page_sizes.items()}
+    return api, write_sources(folder / "sources", shop={"streams": streams})
 
 
 def load_all(settings: Settings, landed: list[LandedSlice]) -> list[str]:

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.extract.pull_process import load_all, pull_together
-from tests.extract.support import make_settings, subprocess_env, write_sources
-from tests.support import FROZEN_NOW
+from tests.extract.pull_process import limited_shop, load_all, pull_together
+from tests.extract.support import make_settings, subprocess_env
 
 LIMIT = 10
 START, END = "2024-01-01T00:00:00Z", "2026-06-01T00:00:00Z"
@@ -18,14 +17,7 @@ PAGE_SIZES = {"customers": 6, "orders": 120, "products": 4}
 def test_shop_streams_in_separate_processes_stay_within_and_use_the_limit(
     demo_api_factory, tmp_path
 ):
-    api = demo_api_factory(
-        "--seed", "7", "--customers", "500", "--now", FROZEN_NOW,
-        "--rate-limit", f"shop={LIMIT},crm=0,esp=0,web=0",
-    )  # fmt: skip
-    sources = write_sources(
-        tmp_path / "sources",
-        shop={"streams": {s: {"pagination": {"page_size": n}} for s, n in PAGE_SIZES.items()}},
-    )
+    api, sources = limited_shop(demo_api_factory, tmp_path, LIMIT, PAGE_SIZES)
     settings = make_settings(api, tmp_path, SEGMART_SOURCES_DIR=str(sources))
     env = subprocess_env(settings)
     landed, wall = pull_together([(env, "shop", stream) for stream in PAGE_SIZES], START, END, "r")

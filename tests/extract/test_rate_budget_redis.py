@@ -18,9 +18,9 @@ from extract import pull_slice
 from extract.errors import ExtractError
 from extract.ratelimit import RateBudget, redis_key
 from segmart.core.settings import Settings
-from tests.extract.pull_process import load_all, pull_together
+from tests.extract.pull_process import limited_shop, load_all, pull_together
 from tests.extract.redis_server import RedisServer, free_port, running_redis
-from tests.extract.support import make_settings, subprocess_env, utc, write_sources
+from tests.extract.support import make_settings, subprocess_env, utc
 from tests.support import FROZEN_NOW
 
 LIMIT = 10
@@ -41,14 +41,7 @@ def redis_server() -> Iterator[RedisServer]:
 def test_pulls_on_two_hosts_sharing_a_redis_budget_stay_within_and_use_the_limit(
     demo_api_factory, redis_server, tmp_path
 ):
-    api = demo_api_factory(
-        "--seed", "7", "--customers", "500", "--now", FROZEN_NOW,
-        "--rate-limit", f"shop={LIMIT},crm=0,esp=0,web=0",
-    )  # fmt: skip
-    sources = write_sources(
-        tmp_path / "sources",
-        shop={"streams": {s: {"pagination": {"page_size": n}} for s, n in PAGE_SIZES.items()}},
-    )
+    api, sources = limited_shop(demo_api_factory, tmp_path, LIMIT, PAGE_SIZES)
     url = redis_server.url(3)
     shared = {
         "SEGMART_SOURCES_DIR": str(sources),
