@@ -115,6 +115,15 @@ def _redacted(url: str) -> str:
     return parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@")).geturl()
 
 
+def _drop(shared: _SharedBucket) -> None:
+    """Forget a bucket whose store is gone: the next pull connects afresh, and its
+    clean-up thread stops calling a server that is not there."""
+    with _buckets_lock:
+        for key in [key for key, value in _buckets.items() if value is shared]:
+            del _buckets[key]
+    shared.limiter.dispose(shared.bucket)
+
+
 def _forget_buckets() -> None:
     """A forked worker (Celery's prefork pool) starts without its parent's buckets: their
     locks may be held by a thread that did not survive the fork, as may their clean-up
@@ -165,6 +174,7 @@ class RateBudget:
                         return
                     wait_ms = bucket.waiting(item)
                 except redis.RedisError as error:  # the shared store went away mid-pull
+                    _drop(self._shared)
                     raise _unreachable(str(self._store), error) from None
             time.sleep(max(wait_ms if isinstance(wait_ms, int) else 0, 1) / 1000)
 
