@@ -7,6 +7,12 @@
 #   SEGMART_AIRFLOW_SETUP_ONLY=1  only prepare (db, pools, connections, manifest), start nothing
 #   SEGMART_AIRFLOW_SKIP_SETUP=1  AIRFLOW_HOME is already prepared: go straight to start
 #   SEGMART_AIRFLOW_NO_DEMO_API=1 use the sources in SEGMART_<SOURCE>_URL/_API_KEY instead
+#   SEGMART_POSTGRES_PORT (5433)  SEGMART_POSTGRES_DIR ($AIRFLOW_HOME/postgres)
+#   SEGMART_AIRFLOW_METADATA=sqlite  Airflow's SQLite default instead (only for tests that
+#                                    run no scheduler: DagBag, dag.test())
+# The metadata database is a project-local PostgreSQL server (scripts/postgres.sh; Debian's
+# postgresql, installed when missing) with LocalExecutor: on SQLite, Airflow's own writes
+# made backfill creation fail with "database is locked". It stops when this script stops.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$(pwd)"
@@ -42,6 +48,33 @@ DEMO_PORT="${SEGMART_DEMO_API_PORT:-8765}"
 SOURCES_LISTED="$(segmart sources)"
 mapfile -t SOURCES <<<"$SOURCES_LISTED"
 mkdir -p "$AIRFLOW_HOME" "$(dirname "$SEGMART_WAREHOUSE")"
+
+PG_DIR="${SEGMART_POSTGRES_DIR:-$AIRFLOW_HOME/postgres}"
+PG_PORT="${SEGMART_POSTGRES_PORT:-5433}"
+PG_STARTED=""
+stop_postgres() {
+    if [[ -n "$PG_STARTED" ]]; then bash scripts/postgres.sh stop "$PG_DIR" || true; fi
+}
+if [[ "${SEGMART_AIRFLOW_METADATA:-postgres}" == "postgres" ]]; then
+bash scripts/postgres.sh install
+if [[ "$(id -u)" == 0 ]]; then
+    # The server runs as user postgres (it refuses root): it must reach PG_DIR.
+    mkdir -p "$PG_DIR"
+    d="$(cd "$PG_DIR/.." && pwd)"
+    while [[ "$d" != "/" ]]; do chmod o+x "$d"; d="$(dirname "$d")"; done
+fi
+echo "== PostgreSQL metadata database on 127.0.0.1:$PG_PORT (data: $PG_DIR)"
+PG_STARTED=1
+trap stop_postgres EXIT
+export AIRFLOW__DATABASE__SQL_ALCHEMY_CONN
+AIRFLOW__DATABASE__SQL_ALCHEMY_CONN="$(bash scripts/postgres.sh start "$PG_DIR" "$PG_PORT")"
+export AIRFLOW__CORE__EXECUTOR=LocalExecutor
+METADATA="PostgreSQL on 127.0.0.1:${PG_PORT} (LocalExecutor); the CLI needs its URL:
+   export AIRFLOW_HOME=$AIRFLOW_HOME AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=\$(bash scripts/postgres.sh url $PG_DIR $PG_PORT)"
+else
+METADATA="SQLite (tests only: backfills beside the scheduler can fail with database is locked)
+   export AIRFLOW_HOME=$AIRFLOW_HOME"
+fi
 
 # A fixed local login: admin / admin (kept if the file already names a password).
 if [[ ! -s "$AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE" ]]; then
@@ -101,6 +134,7 @@ stop() {
         kill -KILL -- "-$STANDALONE_PID" 2>/dev/null || true
     fi
     if [[ -n "$DEMO_PID" ]]; then kill "$DEMO_PID" 2>/dev/null || true; fi
+    stop_postgres
 }
 trap stop EXIT INT TERM
 if [[ "${SEGMART_AIRFLOW_NO_DEMO_API:-0}" != "1" ]]; then
@@ -118,13 +152,13 @@ cat <<EOF
 ==============================================================================
  segmart on Airflow: http://127.0.0.1:${AIRFLOW__API__PORT}
  login: admin / ${LOGIN_PASSWORD}
- DAG segmart_pipeline (schedule ${SEGMART_SCHEDULE:-@hourly}); trigger it from the UI or:
-   AIRFLOW_HOME=$AIRFLOW_HOME .venv/bin/airflow dags trigger segmart_pipeline
- backfill (UI: the DAG's "Backfill" button, or, on this SQLite database with Airflow
- stopped, then start it again; README says why):
-   AIRFLOW_HOME=$AIRFLOW_HOME .venv/bin/airflow backfill create --dag-id segmart_pipeline \\
+ metadata: ${METADATA}
+ DAG segmart_pipeline (schedule ${SEGMART_SCHEDULE:-@hourly}); unpause it, then trigger it
+ from the UI or: .venv/bin/airflow dags trigger segmart_pipeline
+ backfill (beside this running Airflow; UI: the DAG's "Backfill" button), or:
+   .venv/bin/airflow backfill create --dag-id segmart_pipeline \\
        --from-date 2026-01-01T00:00:00 --to-date 2026-01-01T03:00:00 --max-active-runs 1
- Ctrl-C (or SIGTERM to this script) stops Airflow and the demo API.
+ Ctrl-C (or SIGTERM to this script) stops Airflow, the demo API and PostgreSQL.
 ==============================================================================
 
 EOF

@@ -45,6 +45,8 @@ class AirflowHome:
                 "AIRFLOW__CORE__FERNET_KEY": FERNET_KEY,
                 # As scripts/airflow.sh: an import error is its one-line message.
                 "AIRFLOW__CORE__DAGBAG_IMPORT_ERROR_TRACEBACKS": "False",
+                # A copyable SQLite file per test; the PostgreSQL-backed Airflow overrides this.
+                "SEGMART_AIRFLOW_METADATA": "sqlite",
                 "AIRFLOW__USAGE_DATA_COLLECTION__ENABLED": "False",
                 "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
                 "DO_NOT_TRACK": "1",
