@@ -8,21 +8,28 @@ a temporary directory; the test process itself never imports Airflow.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import shutil
+import signal
+import socket
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import requests
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "airflow.sh"
 HERE = Path(__file__).resolve().parent
 # One Fernet key for every home of the session: a home's copy of a prepared metadata
 # database must decrypt the Variables and connections its setup stored.
+LOGIN = ("admin", "admin")  # what scripts/airflow.sh prints
 FERNET_KEY = base64.urlsafe_b64encode(os.urandom(32)).decode()
 
 
@@ -109,3 +116,164 @@ def airflow_home(prepared_airflow_home: AirflowHome, tmp_path: Path) -> AirflowH
     for name in ("airflow.db", "simple_auth_manager_passwords.json"):
         shutil.copy2(prepared_airflow_home.path / name, home.path / name)
     return home
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until(check, what: str, log: Path, timeout: float = 240) -> None:
+    """Poll a readiness check (a server coming up has no event to wait on)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if check():
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(1)
+    pytest.fail(f"{what} not ready after {timeout} s; log:\n{log.read_text()[-4000:]}")
+
+
+def start_airflow_script(
+    home: AirflowHome, log: Path, **extra: str
+) -> tuple[subprocess.Popen, str, dict[str, str]]:
+    """`scripts/airflow.sh` on free ports in a session of its own (stop_airflow_script
+    checks it empties); returns it, its base URL and its environment."""
+    port = free_port()
+    env = home.env(
+        SEGMART_AIRFLOW_PORT=str(port),
+        SEGMART_AIRFLOW_WORKER_LOG_PORT=str(free_port()),
+        SEGMART_AIRFLOW_TRIGGER_LOG_PORT=str(free_port()),
+        **extra,
+    )
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            ["bash", str(SCRIPT)],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    return process, f"http://127.0.0.1:{port}", env
+
+
+def stop_airflow_script(process: subprocess.Popen, grace: float = 90) -> None:
+    """SIGTERM to the script alone, as a service manager sends it; every Airflow process
+    it started must then be gone (seen before: a scheduler outlived the script).
+
+    They all share the script's session (its Airflow runs in a process group of its own).
+    """
+    process.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        process.poll()  # reap the script, or its session never looks empty
+        if not session_members(process.pid):
+            return
+        time.sleep(0.5)  # non-children's exits have no event to wait on
+    left = session_members(process.pid)
+    while members := session_members(process.pid):
+        # By group, so that children forked meanwhile go too.
+        for pid in members:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(os.getpgid(pid), signal.SIGKILL)
+        process.poll()
+    process.wait()
+    pytest.fail(f"{len(left)} processes outlived SIGTERM to scripts/airflow.sh by {grace} s")
+
+
+def session_members(session: int) -> list[int]:
+    members = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            # pid (comm) state ppid pgrp session ...; comm may hold spaces.
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[3]) == session and fields[0] != "Z":
+                members.append(int(stat.parent.name))
+    return members
+
+
+@dataclass(frozen=True)
+class RunningAirflow:
+    """`make airflow` as a person runs it: PostgreSQL metadata, LocalExecutor, demo API."""
+
+    base: str
+    home: AirflowHome
+    env: dict[str, str]
+    log: Path
+
+    def headers(self) -> dict[str, str]:
+        token = requests.post(
+            f"{self.base}/auth/token", json={"username": LOGIN[0], "password": LOGIN[1]}, timeout=10
+        ).json()["access_token"]
+        return {"Authorization": f"Bearer {token}"}
+
+    def cli(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+        """The airflow CLI as the README runs it beside this Airflow (same env, same database)."""
+        return subprocess.run(
+            [str(Path(sys.executable).parent / "airflow"), *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+
+
+@pytest.fixture(scope="session")
+def postgres_airflow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningAirflow]:
+    """One PostgreSQL-backed `scripts/airflow.sh` per session (one start-up for its tests)."""
+    root = tmp_path_factory.mktemp("pg_airflow")
+    # As root the server runs as user postgres, which must reach its data directory.
+    for folder in (root, *root.parents):
+        with contextlib.suppress(OSError):
+            folder.chmod(folder.stat().st_mode | 0o055)
+    home = AirflowHome(root / "home")
+    home.path.mkdir()
+    pg_port = free_port()
+    log = root / "airflow.log"
+    process, base, env = start_airflow_script(
+        home,
+        log,
+        SEGMART_AIRFLOW_METADATA="postgres",
+        SEGMART_POSTGRES_PORT=str(pg_port),
+        SEGMART_DEMO_API_PORT=str(free_port()),
+    )
+    try:
+        wait_until(
+            lambda: requests.get(f"{base}/api/v2/monitor/health", timeout=5).ok,
+            "api-server",
+            log,
+            timeout=600,
+        )
+        url = subprocess.run(
+            [
+                "bash",
+                str(ROOT / "scripts" / "postgres.sh"),
+                "url",
+                str(home.path / "postgres"),
+                str(pg_port),
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        cli_env = {
+            **env,
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": url,
+            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+        }
+        running = RunningAirflow(base=base, home=home, env=cli_env, log=log)
+        wait_until(
+            lambda: (
+                requests.get(
+                    f"{base}/api/v2/dags/segmart_pipeline", headers=running.headers(), timeout=5
+                ).ok
+            ),
+            "segmart_pipeline parsed by the dag-processor",
+            log,
+        )
+        yield running
+    finally:
+        stop_airflow_script(process)

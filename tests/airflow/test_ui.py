@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
 import re
-import signal
-import socket
-import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
 
-from tests.airflow.conftest import SCRIPT, AirflowHome
+from tests.airflow.conftest import (
+    LOGIN,
+    AirflowHome,
+    start_airflow_script,
+    stop_airflow_script,
+    wait_until,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -29,49 +29,15 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-LOGIN = ("admin", "admin")  # what scripts/airflow.sh prints
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_until(check, what: str, log: Path, timeout: float = 240) -> None:
-    """Poll a readiness check (a server coming up has no event to wait on)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if check():
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(1)
-    pytest.fail(f"{what} not ready after {timeout} s; log:\n{log.read_text()[-4000:]}")
 
 
 @pytest.fixture
 def standalone(airflow_home: AirflowHome, tmp_path: Path) -> Iterator[str]:
     """`scripts/airflow.sh` (what `make airflow` runs) on free ports, prepared home reused."""
-    port = free_port()
     log = tmp_path / "standalone.log"
-    env = airflow_home.env(
-        SEGMART_AIRFLOW_SKIP_SETUP="1",
-        SEGMART_AIRFLOW_NO_DEMO_API="1",
-        SEGMART_AIRFLOW_PORT=str(port),
-        SEGMART_AIRFLOW_WORKER_LOG_PORT=str(free_port()),
-        SEGMART_AIRFLOW_TRIGGER_LOG_PORT=str(free_port()),
+    process, base, _ = start_airflow_script(
+        airflow_home, log, SEGMART_AIRFLOW_SKIP_SETUP="1", SEGMART_AIRFLOW_NO_DEMO_API="1"
     )
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            ["bash", str(SCRIPT)],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    base = f"http://127.0.0.1:{port}"
     try:
         wait_until(
             lambda: requests.get(f"{base}/api/v2/monitor/health", timeout=5).ok, "api-server", log
@@ -91,41 +57,6 @@ def standalone(airflow_home: AirflowHome, tmp_path: Path) -> Iterator[str]:
         yield base
     finally:
         stop_airflow_script(process)
-
-
-def stop_airflow_script(process: subprocess.Popen, grace: float = 90) -> None:
-    """SIGTERM to the script alone, as a service manager sends it; every Airflow process
-    it started must then be gone (seen before: a scheduler outlived the script).
-
-    They all share the script's session (its Airflow runs in a process group of its own).
-    """
-    process.send_signal(signal.SIGTERM)
-    deadline = time.monotonic() + grace
-    while time.monotonic() < deadline:
-        process.poll()  # reap the script, or its session never looks empty
-        if not session_members(process.pid):
-            return
-        time.sleep(0.5)  # non-children's exits have no event to wait on
-    left = session_members(process.pid)
-    while members := session_members(process.pid):
-        # By group, so that children forked meanwhile go too.
-        for pid in members:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(os.getpgid(pid), signal.SIGKILL)
-        process.poll()
-    process.wait()
-    pytest.fail(f"{len(left)} processes outlived SIGTERM to scripts/airflow.sh by {grace} s")
-
-
-def session_members(session: int) -> list[int]:
-    members = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        with contextlib.suppress(OSError):
-            # pid (comm) state ppid pgrp session ...; comm may hold spaces.
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            if int(fields[3]) == session and fields[0] != "Z":
-                members.append(int(stat.parent.name))
-    return members
 
 
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium (.ci/run installs it)")
