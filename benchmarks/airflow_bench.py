@@ -151,7 +151,8 @@ class Airflow:
 
     def backfill(self, first_logical: datetime, last_logical: datetime) -> list[dict]:
         """A backfill of hourly runs (logical dates first..last), followed to its end."""
-        created = self.call(
+        before = {r["dag_run_id"] for r in self.dag_runs()}
+        self.call(
             "POST",
             "/api/v2/backfills",
             json={
@@ -167,15 +168,25 @@ class Airflow:
 
         def finished() -> bool:
             nonlocal runs
-            listed = self.get(f"/api/v2/dags/{DAG_ID}/dagRuns", limit=1000) or {}
-            runs = [r for r in listed.get("dag_runs", []) if r.get("backfill_id") == created["id"]]
+            # The run list carries no backfill id on Airflow 3.3: the backfill's runs are
+            # the backfill runs that were not there before it.
+            runs = [
+                r
+                for r in self.dag_runs()
+                if r["run_type"] == "backfill" and r["dag_run_id"] not in before
+            ]
             return len(runs) == expected and all(r["state"] in TERMINAL for r in runs)
 
-        self.wait_for(f"backfill {created['id']}", finished, timeout=expected * 900)
+        what = f"backfill {iso(first_logical)}..{iso(last_logical)}"
+        self.wait_for(what, finished, timeout=expected * 900)
         failed = [r["dag_run_id"] for r in runs if r["state"] != "success"]
         if failed:
             raise SystemExit(f"backfill runs did not succeed: {failed} ({self.home})")
         return sorted(runs, key=lambda r: r["logical_date"])
+
+    def dag_runs(self) -> list[dict]:
+        listed = self.get(f"/api/v2/dags/{DAG_ID}/dagRuns", limit=1000) or {}
+        return listed.get("dag_runs", [])
 
     def task_instances(self, run_id: str) -> list[dict]:
         listed = self.get(f"/api/v2/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances", limit=1000)
