@@ -13,16 +13,16 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import requests
+
+from tests.extract.redis_server import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "airflow.sh"
@@ -118,12 +118,6 @@ def airflow_home(prepared_airflow_home: AirflowHome, tmp_path: Path) -> AirflowH
     return home
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def wait_until(check, what: str, log: Path, timeout: float = 240) -> None:
     """Poll a readiness check (a server coming up has no event to wait on)."""
     deadline = time.monotonic() + timeout
@@ -193,87 +187,3 @@ def session_members(session: int) -> list[int]:
             if int(fields[3]) == session and fields[0] != "Z":
                 members.append(int(stat.parent.name))
     return members
-
-
-@dataclass(frozen=True)
-class RunningAirflow:
-    """`make airflow` as a person runs it: PostgreSQL metadata, LocalExecutor, demo API."""
-
-    base: str
-    home: AirflowHome
-    env: dict[str, str]
-    log: Path
-
-    def headers(self) -> dict[str, str]:
-        token = requests.post(
-            f"{self.base}/auth/token", json={"username": LOGIN[0], "password": LOGIN[1]}, timeout=10
-        ).json()["access_token"]
-        return {"Authorization": f"Bearer {token}"}
-
-    def cli(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-        """The airflow CLI as the README runs it beside this Airflow (same env, same database)."""
-        return subprocess.run(
-            [str(Path(sys.executable).parent / "airflow"), *args],
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
-
-
-@pytest.fixture(scope="session")
-def postgres_airflow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningAirflow]:
-    """One PostgreSQL-backed `scripts/airflow.sh` per session (one start-up for its tests)."""
-    root = tmp_path_factory.mktemp("pg_airflow")
-    # As root the server runs as user postgres, which must reach its data directory.
-    for folder in (root, *root.parents):
-        with contextlib.suppress(OSError):
-            folder.chmod(folder.stat().st_mode | 0o055)
-    home = AirflowHome(root / "home")
-    home.path.mkdir()
-    pg_port = free_port()
-    log = root / "airflow.log"
-    process, base, env = start_airflow_script(
-        home,
-        log,
-        SEGMART_AIRFLOW_METADATA="postgres",
-        SEGMART_POSTGRES_PORT=str(pg_port),
-        SEGMART_DEMO_API_PORT=str(free_port()),
-    )
-    try:
-        wait_until(
-            lambda: requests.get(f"{base}/api/v2/monitor/health", timeout=5).ok,
-            "api-server",
-            log,
-            timeout=600,
-        )
-        url = subprocess.run(
-            [
-                "bash",
-                str(ROOT / "scripts" / "postgres.sh"),
-                "url",
-                str(home.path / "postgres"),
-                str(pg_port),
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        cli_env = {
-            **env,
-            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": url,
-            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
-        }
-        running = RunningAirflow(base=base, home=home, env=cli_env, log=log)
-        wait_until(
-            lambda: (
-                requests.get(
-                    f"{base}/api/v2/dags/segmart_pipeline", headers=running.headers(), timeout=5
-                ).ok
-            ),
-            "segmart_pipeline parsed by the dag-processor",
-            log,
-        )
-        yield running
-    finally:
-        stop_airflow_script(process)
