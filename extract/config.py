@@ -13,12 +13,14 @@ import random
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from enum import StrEnum
 from functools import cache
 from pathlib import Path
 from typing import Any, ClassVar
 
 import yaml
 
+from extract.drop_spec import FilesSpec
 from extract.errors import ConfigError
 from extract.schema import (
     Where,
@@ -239,18 +241,19 @@ class GateConfig:
 # --- streams and sources -------------------------------------------------------------------
 
 
+class SourceKind(StrEnum):
+    API = "api"  # pulled over HTTP in windows (the default)
+    FILES = "files"  # files dropped in a folder, each loaded once (extract/drops.py)
+
+
 @dataclass(frozen=True, kw_only=True)
-class StreamConfig:
+class _Stream:
+    """The keys every stream has, whatever its source's kind."""
+
     source: str
     name: str
-    path: str = setting(url_path)
-    records: str = setting(text_or_empty, "")  # dotted path of the record list ("" = the body)
     primary_key: str = setting(text)
     time_field: str = setting(text)
-    lookback: timedelta = setting(duration, timedelta(0))
-    window: WindowConfig = setting(section_of(WindowConfig))
-    pagination: PaginationConfig = setting(styled(PAGINATION_STYLES))
-    params: Mapping[str, str] = setting(scalars, {})
     gate: GateConfig = setting(section_of(GateConfig), GateConfig())
 
     @property
@@ -270,14 +273,38 @@ class StreamConfig:
         )
 
 
+@dataclass(frozen=True, kw_only=True)
+class StreamConfig(_Stream):
+    """A stream of an API source."""
+
+    path: str = setting(url_path)
+    records: str = setting(text_or_empty, "")  # dotted path of the record list ("" = the body)
+    lookback: timedelta = setting(duration, timedelta(0))
+    window: WindowConfig = setting(section_of(WindowConfig))
+    pagination: PaginationConfig = setting(styled(PAGINATION_STYLES))
+    params: Mapping[str, str] = setting(scalars, {})
+
+
+@dataclass(frozen=True, kw_only=True)
+class FileStreamConfig(_Stream):
+    """A stream of a file source: files matching `files.glob` in the source's drop folder."""
+
+    files: FilesSpec = setting(section_of(FilesSpec))
+
+
+AnyStream = StreamConfig | FileStreamConfig
+
+
 @dataclass(frozen=True)
 class SourceConfig:
     name: str
     auth: AuthConfig
     requests_per_second: float  # 0 = no client-side budget
+    # API: where a first run starts; files: no record may be older.
     history_start: datetime
-    streams: Mapping[str, StreamConfig]
+    streams: Mapping[str, AnyStream]
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    kind: SourceKind = SourceKind.API
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -285,6 +312,7 @@ class _SourceFile:
     """The top level of a source file; `defaults` and `streams` are read by `parse_source`."""
 
     source: str = setting(name)
+    kind: SourceKind = setting(choice(SourceKind), SourceKind.API)
     auth: AuthConfig = setting(styled(AUTH_STYLES), BearerAuth())
     rate_limit: RateLimit = setting(section_of(RateLimit), RateLimit())
     history_start: datetime = setting(timestamp)
@@ -293,7 +321,12 @@ class _SourceFile:
     streams: Mapping[str, Any] = setting(mapping)
 
 
-STREAM_KEYS = tuple(f.name for f in keys_of(StreamConfig))
+STREAM_KINDS: dict[SourceKind, type[AnyStream]] = {
+    SourceKind.API: StreamConfig,
+    SourceKind.FILES: FileStreamConfig,
+}
+# Top-level keys that only an API source has.
+API_ONLY_KEYS = ("auth", "rate_limit", "retry")
 
 
 def parse_source(document: Any, origin: str, expected_name: str | None = None) -> SourceConfig:
@@ -307,25 +340,31 @@ def parse_source(document: Any, origin: str, expected_name: str | None = None) -
             f"{top.source!r} does not match the file name {expected_name}.yaml; a source "
             f"file is named <source>.yaml"
         )
+    stream_kind = STREAM_KINDS[top.kind]
+    stream_keys = tuple(f.name for f in keys_of(stream_kind))
     for key in top.defaults:
-        if key not in STREAM_KEYS:
+        if key not in stream_keys:
             raise where.at("defaults").error(
-                f"unknown key {key!r} (allowed: {', '.join(sorted(STREAM_KEYS))})"
+                f"unknown key {key!r} (allowed: {', '.join(sorted(stream_keys))})"
             )
+    if top.kind is SourceKind.FILES:
+        for key in API_ONLY_KEYS:
+            if key in document:
+                raise where.at(key).error("is a key of API sources; this source is kind files")
     if not top.streams:
         raise where.at("streams").error("needs at least one stream")
-    streams: dict[str, StreamConfig] = {}
+    streams: dict[str, AnyStream] = {}
     for stream_name, overrides in top.streams.items():
         at = where.at("streams", stream_name)
         name(stream_name, at)
         own = mapping(overrides or {}, at)
         merged = deep_merge(top.defaults, own)
-        streams[stream_name] = build(
-            StreamConfig,
-            merged,
-            at.inside_stream(own, top.defaults),
-            given={"source": top.source, "name": stream_name},
-        )
+        inside = at.inside_stream(own, top.defaults)
+        given = {"source": top.source, "name": stream_name}
+        built = build(stream_kind, merged, inside, given=given)
+        if isinstance(built, FileStreamConfig):
+            built.files.check(inside.at("files"))
+        streams[stream_name] = built
     return SourceConfig(
         name=top.source,
         auth=top.auth,
@@ -333,6 +372,7 @@ def parse_source(document: Any, origin: str, expected_name: str | None = None) -
         history_start=top.history_start,
         streams=streams,
         retry=top.retry,
+        kind=top.kind,
     )
 
 
@@ -430,7 +470,7 @@ def load_source(name: str, sources_dir: Path | str | None = None) -> SourceConfi
     return configs[name]
 
 
-def stream_config(source: str, stream: str, sources_dir: Path | str | None = None) -> StreamConfig:
+def stream_config(source: str, stream: str, sources_dir: Path | str | None = None) -> AnyStream:
     config = load_source(source, sources_dir)
     if stream not in config.streams:
         raise ConfigError(
@@ -439,13 +479,30 @@ def stream_config(source: str, stream: str, sources_dir: Path | str | None = Non
     return config.streams[stream]
 
 
+def api_stream_config(
+    source: str, stream: str, sources_dir: Path | str | None = None
+) -> StreamConfig:
+    config = stream_config(source, stream, sources_dir)
+    if not isinstance(config, StreamConfig):
+        raise ConfigError(f"{source}.{stream} is a stream of files: it is loaded, not pulled")
+    return config
+
+
 def list_streams(
-    source: str | None = None, sources_dir: Path | str | None = None
+    source: str | None = None,
+    sources_dir: Path | str | None = None,
+    kind: SourceKind | None = None,
 ) -> list[tuple[str, str]]:
-    """Every (source, stream) pair, or those of one source; every file is checked first."""
+    """Every (source, stream) pair, or those of one source (or of one kind of source);
+    every file is checked first."""
     configs = catalog(sources_dir)
     sources = [load_source(source, sources_dir).name] if source else sorted(configs)
-    return [(s, x) for s in sources for x in configs[s].streams]
+    return [
+        (s, x)
+        for s in sources
+        if kind is None or configs[s].kind is kind
+        for x in configs[s].streams
+    ]
 
 
 def stream_gates(sources_dir: Path | str | None = None) -> dict[tuple[str, str], StreamGate]:

@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from extract.config import SourceConfig, StreamConfig, dig, load_source, stream_config
+from extract.config import SourceConfig, StreamConfig, api_stream_config, dig, load_source
 from extract.errors import ExtractError, RecordError
 from extract.http import SourceClient, redact_url
 from extract.landing import LandedSlice, LandingWriter, slice_directory
@@ -53,7 +53,7 @@ def pull_slice(
     On failure the exception carries `.landed` (the counts so far) and no
     finished slice is left behind.
     """
-    config = stream_config(source, stream, settings.sources_dir)
+    config = api_stream_config(source, stream, settings.sources_dir)
     source_config = load_source(source, settings.sources_dir)
     start, end = parse_utc(start), parse_utc(end)
     if end <= start:

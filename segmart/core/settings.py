@@ -32,6 +32,9 @@ LANDING_DIR_VARIABLE = "SEGMART_LANDING_DIR"
 # A store every worker reaches for the per-source rate budgets (redis://HOST:PORT/DB);
 # unset, the budget is a SQLite file under <warehouse dir>/.ratelimit (one machine).
 RATE_BUDGET_URL_VARIABLE = "SEGMART_RATE_BUDGET_URL"
+# Where file sources find their drops: <SEGMART_DROP_DIR>/<source> (default
+# <warehouse dir>/drops/<source>), or a source's own SEGMART_<SOURCE>_DROP_DIR.
+DROP_DIR_VARIABLE = "SEGMART_DROP_DIR"
 
 # Customer-data software sends no usage telemetry: every entry point imports this module.
 TELEMETRY_OFF = {
@@ -73,6 +76,10 @@ def api_key_variable(source: str) -> str:
     return f"SEGMART_{source.upper()}_API_KEY"
 
 
+def drop_dir_variable(source: str) -> str:
+    return f"SEGMART_{source.upper()}_DROP_DIR"
+
+
 def connection_id(source: str) -> str:
     """The Airflow connection that may hold a source's URL (host) and API key (password)."""
     return f"segmart_{source}"
@@ -90,6 +97,8 @@ class Settings:
     landing: Path | None = None
     # SEGMART_RATE_BUDGET_URL; None: the file bucket under <warehouse dir>/.ratelimit.
     rate_budget_url: str | None = field(repr=False, default=None)  # may hold a password
+    # SEGMART_DROP_DIR; None: <warehouse dir>/drops.
+    drops: Path | None = None
     env: Mapping[str, str] = field(repr=False, default_factory=dict)
 
     @classmethod
@@ -100,6 +109,7 @@ class Settings:
         dbt_project = Path(env.get(DBT_PROJECT_DIR_VARIABLE) or DEFAULT_DBT_PROJECT_DIR)
         sources = env.get(SOURCES_DIR_VARIABLE)
         landing = env.get(LANDING_DIR_VARIABLE)
+        drops = env.get(DROP_DIR_VARIABLE)
         return cls(
             warehouse=warehouse.expanduser().resolve(),
             published=published.expanduser().resolve(),
@@ -107,6 +117,7 @@ class Settings:
             sources_dir=Path(sources).expanduser().resolve() if sources else None,
             landing=Path(landing).expanduser().resolve() if landing else None,
             rate_budget_url=(env.get(RATE_BUDGET_URL_VARIABLE) or "").strip() or None,
+            drops=Path(drops).expanduser().resolve() if drops else None,
             env=env,
         )
 
@@ -123,6 +134,13 @@ class Settings:
     def landing_dir(self) -> Path:
         """<landing>/<source>/<stream>/<interval>/*.jsonl.gz; default warehouse/landing."""
         return self.landing if self.landing is not None else self.warehouse_dir / "landing"
+
+    def drop_dir(self, source: str) -> Path:
+        """The folder a file source's streams find their files in (globs are relative to it)."""
+        own = self.env.get(drop_dir_variable(source))
+        if own:
+            return Path(own).expanduser().resolve()
+        return (self.drops or self.warehouse_dir / "drops") / source
 
     @property
     def rate_budget_dir(self) -> Path:
