@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import signal
-import socket
 import sys
 from datetime import datetime
-from types import FrameType
 
 import uvicorn
 
 from demo_api.app import create_app
 from demo_api.traffic import Stats, Traffic, parse_rate_limits
 from demo_api.world import SCENARIOS, World
+from segmart.core.serving import ReadyServer, bind, url_host
 
 READY = "segmart demo-api listening on http://{host}:{port}"
 DEFAULT_LIMITS = "shop=10,crm=5,esp=10,web=20"
@@ -54,23 +52,6 @@ def build_app(args: argparse.Namespace) -> Traffic:
     return Traffic(app, stats, fault_rate=args.fault_rate, seed=args.seed)
 
 
-class _Server(uvicorn.Server):
-    def __init__(self, config: uvicorn.Config, ready_line: str) -> None:
-        super().__init__(config)
-        self.ready_line = ready_line
-
-    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-        super().handle_exit(sig, frame)
-        # A stop request ends in a graceful shutdown and exit 0, not a re-raised signal.
-        if sig == signal.SIGTERM:
-            self._captured_signals.clear()
-
-    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-        await super().startup(sockets=sockets)
-        if not self.should_exit:
-            print(self.ready_line, flush=True)
-
-
 def main(args: argparse.Namespace) -> int:
     if not 0.0 <= args.fault_rate <= 1.0:
         print("segmart demo-api: --fault-rate must be between 0 and 1", file=sys.stderr)
@@ -80,17 +61,13 @@ def main(args: argparse.Namespace) -> int:
     except ValueError as error:
         print(f"segmart demo-api: {error}", file=sys.stderr)
         return 2
-    # Bind first so `--port 0` can report the port the OS chose.
-    sock = socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
-        sock.bind((args.host, args.port))
+        sock = bind(args.host, args.port)
     except OSError as error:
         print(f"segmart demo-api: cannot bind {args.host}:{args.port}: {error}", file=sys.stderr)
         return 2
     port = sock.getsockname()[1]
     config = uvicorn.Config(app, log_level="warning", access_log=False, timeout_graceful_shutdown=5)
-    host = f"[{args.host}]" if ":" in args.host else args.host
-    server = _Server(config, READY.format(host=host, port=port))
+    server = ReadyServer(config, READY.format(host=url_host(args.host), port=port))
     server.run(sockets=[sock])
     return 0

@@ -22,6 +22,7 @@ import yaml
 
 from extract.drop_spec import FilesSpec
 from extract.errors import ConfigError
+from extract.push import PushConfig, check_push, read_push
 from extract.schema import (
     Where,
     any_number,
@@ -304,6 +305,7 @@ class SourceConfig:
     history_start: datetime
     streams: Mapping[str, AnyStream]
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    push: PushConfig | None = None  # the streams that take pushed events (segmart collect)
     kind: SourceKind = SourceKind.API
 
 
@@ -319,6 +321,7 @@ class _SourceFile:
     retry: RetryPolicy = setting(section_of(RetryPolicy), RetryPolicy())
     defaults: Mapping[str, Any] = setting(mapping, {})
     streams: Mapping[str, Any] = setting(mapping)
+    push: PushConfig | None = setting(read_push, None, optional=True)
 
 
 STREAM_KINDS: dict[SourceKind, type[AnyStream]] = {
@@ -365,6 +368,8 @@ def parse_source(document: Any, origin: str, expected_name: str | None = None) -
         if isinstance(built, FileStreamConfig):
             built.files.check(inside.at("files"))
         streams[stream_name] = built
+    if top.push is not None:
+        check_push(top.push, streams, where.at("push"))
     return SourceConfig(
         name=top.source,
         auth=top.auth,
@@ -372,6 +377,7 @@ def parse_source(document: Any, origin: str, expected_name: str | None = None) -
         history_start=top.history_start,
         streams=streams,
         retry=top.retry,
+        push=top.push,
         kind=top.kind,
     )
 

@@ -16,6 +16,7 @@ from segmart.core.errors import UserError
 COMMANDS: dict[str, tuple[str, str]] = {
     "demo-api": ("demo_api.cli", "serve the bundled demo source APIs"),
     "extract": ("extract.cli", "pull API slices into landing files and load them into raw tables"),
+    "collect": ("collect.cli", "receive webhooks and tracking batches (or --load them into raw)"),
     "transform": ("segmart.commands.transform", "dbt build of staging, intermediate and marts"),
     "validate": ("segmart.commands.validate", "run the quality gate (GX suites + dbt tests)"),
     "publish": ("segmart.commands.publish", "publish audited marts to the published database"),

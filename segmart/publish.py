@@ -22,6 +22,7 @@ import duckdb
 
 from segmart.core import warehouse
 from segmart.core.contracts import MARTS_SCHEMA, PUBLISHED_TABLES, PublishStatus
+from segmart.core.durable import fsync_path
 from segmart.core.outcomes import GateResult
 from segmart.core.settings import Settings
 from segmart.core.times import naive_utc, now_naive
@@ -154,11 +155,11 @@ def publish_atomically(
     try:
         counts = _build(settings.warehouse, building, run_id, as_of, gate_result)
         _kill_point("new_file_closed")
-        _fsync_file(building)
+        fsync_path(building)
         _kill_point("new_file_synced")
         os.replace(building, target)
         _kill_point("replaced")
-        _fsync_directory(target.parent)
+        fsync_path(target.parent, directory=True)  # the rename is durable only then
         _kill_point("directory_synced")
     finally:
         for leftover in (building, Path(f"{building}.wal")):
@@ -258,20 +259,3 @@ def _check_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
             )
         counts[table] = int(published_rows)
     return counts
-
-
-def _fsync_file(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _fsync_directory(path: Path) -> None:
-    # The rename is durable only once the directory entry is on disk.
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -1,0 +1,179 @@
+"""`load_collected`: closed micro-batches -> `raw.<source>__<stream>`, each delivery once.
+
+One transaction per micro-batch file: its records not delivered before (by delivery
+id: the webhook id or Segment's messageId, kept in `meta.collected_deliveries`) are
+inserted with the same columns as a pull's; the file is recorded in
+`meta.collected_batches`, so loading it again loads nothing. `_interval_start` and
+`_interval_end` are the first and last receipt in the batch and `_run_id` is
+`collect:<batch>`, so a pull's reload of its own slice never deletes pushed rows;
+`_extracted_at` is the load time, so incremental staging picks the rows up.
+Watermarks are not moved: the scheduled pull stays the backstop for missed pushes.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from collect.writer import closed_batches
+from extract.config import catalog
+from extract.load import RAW_DDL
+from segmart.core import warehouse
+from segmart.core.settings import Settings
+from segmart.core.sql import json_path, sql_string
+from segmart.core.times import now_naive
+
+META_DDL = """
+create schema if not exists meta;
+create table if not exists meta.collected_batches (
+    batch       varchar primary key,  -- the file name: <first receipt>-<random>.jsonl
+    source      varchar not null,
+    stream      varchar not null,
+    lines       bigint not null,
+    loaded      bigint not null,      -- rows inserted into raw
+    duplicates  bigint not null,      -- deliveries seen before (in this batch or an earlier one)
+    loaded_at   timestamp not null
+);
+create table if not exists meta.collected_deliveries (
+    source       varchar not null,
+    stream       varchar not null,
+    delivery_id  varchar not null,
+    batch        varchar not null
+);
+"""
+
+STAGE_SQL = """
+create or replace temp table collected_batch as
+select
+    json -> '$.record' as record,
+    json ->> '$.delivery_id' as delivery_id,
+    cast(json ->> '$.received_at' as timestamp) as received_at
+from read_ndjson_objects({file})
+"""
+
+NEW_SQL = """
+create or replace temp table collected_new as
+select * from collected_batch as batch
+where not exists (
+    select 1 from meta.collected_deliveries as seen
+    where seen.source = $source and seen.stream = $stream
+        and seen.delivery_id = batch.delivery_id
+)
+qualify row_number() over (partition by delivery_id order by received_at) = 1
+"""
+
+INSERT_SQL = """
+insert into {table}
+select
+    record,
+    json_extract_string(record, {key_path}) as record_id,
+    timezone('UTC', cast(json_extract_string(record, {time_path}) as timestamptz))
+        as record_updated_at,
+    $source, $stream,
+    (select min(received_at) from collected_batch),
+    (select max(received_at) from collected_batch),
+    $run_id, $extracted_at
+from collected_new
+"""
+
+
+@dataclass(frozen=True)
+class CollectedLoad:
+    source: str
+    stream: str
+    batch: str
+    lines: int
+    loaded: int
+    duplicates: int
+    seconds: float
+
+
+def push_streams(settings: Settings, source: str | None = None) -> list[tuple[str, str]]:
+    return [
+        (name, stream)
+        for name, config in catalog(settings.sources_dir).items()
+        if config.push is not None and (source is None or name == source)
+        for stream in config.push.streams
+    ]
+
+
+def load_collected(
+    settings: Settings,
+    source: str | None = None,
+    con: duckdb.DuckDBPyConnection | None = None,
+) -> list[CollectedLoad]:
+    """Load every closed micro-batch not loaded yet, oldest first, one transaction each."""
+    own = con is None
+    con = warehouse.connect(settings.warehouse) if con is None else con
+    results = []
+    try:
+        con.execute(META_DDL)
+        for name, stream in push_streams(settings, source):
+            files = closed_batches(settings.landing_dir, name, stream)
+            if not files:
+                continue
+            done = {
+                row[0]
+                for row in con.execute(
+                    "select batch from meta.collected_batches where source = ? and stream = ?",
+                    [name, stream],
+                ).fetchall()
+            }
+            for path in files:
+                if path.name not in done:
+                    results.append(load_batch(con, settings, name, stream, path))
+    finally:
+        if own:
+            con.close()
+    return results
+
+
+def load_batch(
+    con: duckdb.DuckDBPyConnection, settings: Settings, source: str, stream: str, path: Path
+) -> CollectedLoad:
+    config = catalog(settings.sources_dir)[source].streams[stream]
+    began = time.monotonic()
+    keys = {"source": source, "stream": stream}
+    con.execute(RAW_DDL.format(table=config.table))
+    con.begin()
+    try:
+        con.execute(STAGE_SQL.format(file=sql_string(str(path))))
+        con.execute(NEW_SQL, keys)
+        (lines,) = con.execute("select count(*) from collected_batch").fetchone()  # type: ignore[misc]
+        (loaded,) = con.execute(  # type: ignore[misc]
+            INSERT_SQL.format(
+                table=config.table,
+                key_path=json_path(config.primary_key),
+                time_path=json_path(config.time_field),
+            ),
+            {**keys, "run_id": f"collect:{path.stem}", "extracted_at": now_naive()},
+        ).fetchone()
+        con.execute(
+            "insert into meta.collected_deliveries "
+            "select $source, $stream, delivery_id, $batch from collected_new",
+            {**keys, "batch": path.name},
+        )
+        con.execute(
+            "insert into meta.collected_batches values "
+            "($batch, $source, $stream, $lines, $loaded, $duplicates, $loaded_at)",
+            {
+                **keys,
+                "batch": path.name,
+                "lines": lines,
+                "loaded": loaded,
+                "duplicates": lines - loaded,
+                "loaded_at": now_naive(),
+            },
+        )
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
+    finally:
+        con.execute("drop table if exists collected_batch; drop table if exists collected_new")
+    return CollectedLoad(
+        source, stream, path.name, lines, loaded, lines - loaded, round(time.monotonic() - began, 3)
+    )
