@@ -9,6 +9,7 @@ parts); Python never touches a row.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import duckdb
@@ -65,10 +66,13 @@ def load_slice(
     settings: Settings,
     landed: LandedSlice | dict[str, Any],
     con: duckdb.DuckDBPyConnection | None = None,
+    within: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
 ) -> SliceResult:
     """Replace the slice in raw, record the run, advance the watermark: one transaction.
 
     `landed` may be the dict form of a LandedSlice (as it travels through XCom).
+    `within` writes more state of the same data in that transaction (a dropped
+    file's registration); what it raises rolls the whole load back.
     """
     if isinstance(landed, dict):
         landed = LandedSlice.from_dict(landed)
@@ -109,6 +113,8 @@ def load_slice(
                     f"{landed.source}.{landed.stream}: landing files in {landed.directory} hold "
                     f"{loaded} records, the pull counted {landed.records}; pull the slice again"
                 )
+            if within is not None:
+                within(con)
             seconds = round(landed.seconds + time.monotonic() - began, 3)
             record_run(con, landed, SliceStatus.SUCCESS, None, seconds)
             watermark = advance_watermark(

@@ -12,7 +12,8 @@ from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from datetime import datetime
 from pathlib import Path
 
-from extract.config import ConfigError, list_streams
+from extract.config import ConfigError, SourceKind, list_streams
+from extract.drops import load_drops
 from extract.errors import ExtractError, ExtractFailed
 from extract.landing import LandedSlice
 from extract.load import load_slice, record_failure
@@ -61,12 +62,22 @@ def run_extract(
     run_id = run_id or new_run_id()
     progress = progress or Progress()
     pairs = select_streams(source, stream, settings.sources_dir)
+    dropped = set(list_streams(source, settings.sources_dir, kind=SourceKind.FILES))
     if fill_gaps is None:
         fill_gaps = start is None
-    planned = plan_windows(settings, pairs, start, end, fill_gaps=fill_gaps)
-    results: list[SliceResult] = []
+    pulled = [pair for pair in pairs if pair not in dropped]
+    planned = plan_windows(settings, pulled, start, end, fill_gaps=fill_gaps) if pulled else []
+    # Files first: their loads are quick, and no pull is waiting to be loaded meanwhile.
+    results: list[SliceResult] = [
+        result
+        for source_name, stream_name in pairs
+        if (source_name, stream_name) in dropped
+        for result in load_drops(settings, source_name, run_id, stream_name)
+    ]
+    for result in results:
+        progress.done(result)
     if not planned:
-        return results
+        return _checked_results(results, run_id)
     # Fail fast on a missing key before any thread starts (the error names the variable).
     for source_name in {p.source for p in planned}:
         settings.source(source_name).require_api_key()
@@ -86,6 +97,10 @@ def run_extract(
             for pending in futures:
                 pending.cancel()
             raise
+    return _checked_results(results, run_id)
+
+
+def _checked_results(results: list[SliceResult], run_id: str) -> list[SliceResult]:
     failed = [r for r in results if not r.succeeded]
     if failed:
         lines = "\n".join(f"  {r.source}.{r.stream}: {r.error}" for r in failed)

@@ -24,6 +24,7 @@ from segmart.core.contracts import (
     PublishStatus,
     Severity,
     SliceResult,
+    SliceStatus,
     StreamGate,
 )
 from segmart.core.errors import UserError
@@ -116,9 +117,13 @@ def run_as_of(
 
 
 def extract_outcomes(extracted: Sequence[SliceResult]) -> list[Outcome]:
-    """A slice that failed to extract leaves the run incomplete: that blocks."""
+    """A slice that failed to extract leaves the run incomplete: that blocks. A dropped
+    file that was rejected is a warning: it is moved aside with its reason and none of
+    it was loaded, so the run is as if it had not been dropped yet (docs/architecture.md)."""
     return [
-        Outcome(
+        Outcome("extract", f"{s.source}.{s.stream}", Severity.WARNING, False, error=s.error)
+        if s.status is SliceStatus.REJECTED
+        else Outcome(
             "extract",
             f"{s.source}.{s.stream}",
             Severity.CRITICAL,

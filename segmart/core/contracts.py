@@ -35,6 +35,7 @@ class Severity(StrEnum):
 class SliceStatus(StrEnum):
     SUCCESS = "success"  # committed to raw, watermark advanced
     FAILED = "failed"  # nothing of the slice committed
+    REJECTED = "rejected"  # a dropped file refused whole and moved aside; nothing committed
 
 
 class PublishStatus(StrEnum):
