@@ -65,8 +65,24 @@ class RunningDemoApi:
 def start_demo_api(*flags: str, timeout: float = 60.0) -> RunningDemoApi:
     """Start `segmart demo-api FLAGS` on a free loopback port; return once it serves."""
     command = [sys.executable, "-m", "segmart", "demo-api", "--host", "127.0.0.1", "--port", "0"]
+    base_url, process, output = start_ready([*command, *flags], READY_MARKER, timeout)
+    return RunningDemoApi(base_url=base_url, process=process, output=output)
+
+
+def start_ready(
+    command: list[str],
+    marker: str,
+    timeout: float = 60.0,
+    env: dict[str, str] | None = None,
+) -> tuple[str, subprocess.Popen, list[str]]:
+    """Start a server process; return (its URL from the line `<marker>URL`, it, its output)."""
     process = subprocess.Popen(
-        [*command, *flags], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        bufsize=1,
+        env=env,
     )
     assert process.stdout is not None
     output: list[str] = []
@@ -80,13 +96,13 @@ def start_demo_api(*flags: str, timeout: float = 60.0) -> RunningDemoApi:
         if not line:
             break
         output.append(line)
-        if READY_MARKER in line:
-            base_url = line.split(READY_MARKER, 1)[1].strip()
+        if marker in line:
+            base_url = line.split(marker, 1)[1].strip()
             _keep_draining(process, output)
-            return RunningDemoApi(base_url=base_url, process=process, output=output)
+            return base_url, process, output
     process.kill()
     process.wait()
-    raise RuntimeError("the demo API did not become ready:\n" + "".join(output))
+    raise RuntimeError(f"{' '.join(command[:5])} did not become ready:\n" + "".join(output))
 
 
 def _keep_draining(process: subprocess.Popen, output: list[str]) -> None:
