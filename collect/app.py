@@ -39,6 +39,7 @@ from segmart.core.settings import Settings
 
 UNROUTED = "_unrouted"  # the dead-letter folder of a webhook whose topic maps to no stream
 RETRY_AFTER_SECONDS = 1
+MESSAGE_CHARS = 300  # a reason quotes the failing value, cut to this length
 
 
 class Rejected(Exception):
@@ -210,12 +211,20 @@ def _parse(body: bytes) -> Any:
         raise Rejected(400, "malformed", f"the body is not valid JSON: {error}") from None
 
 
-def _schema_error(validator: Any, event: Any) -> str | None:
+def _schema_error(validator: Any, schema: Mapping[str, Any], event: Any) -> str | None:
+    """None if valid; else where and why, in the words of the failing part's description."""
     if validator.is_valid(event):
         return None
     error = next(iter(validator.iter_errors(event)))
     at = "/".join(str(part) for part in error.instance_path)
-    return f"{'at /' + at + ': ' if at else ''}{error.message}"
+    part: Any = schema
+    for step in list(error.schema_path)[:-1]:
+        part = part[step] if isinstance(part, Mapping | list) else None
+    described = part.get("description") if isinstance(part, Mapping) else None
+    message = described or error.message
+    if len(message) > MESSAGE_CHARS:
+        message = message[: MESSAGE_CHARS - 1] + "…"
+    return f"{'at /' + at + ': ' if at else ''}{message}"
 
 
 def create_app(settings: Settings, writer: GroupCommitWriter) -> FastAPI:
@@ -300,7 +309,7 @@ def create_app(settings: Settings, writer: GroupCommitWriter) -> FastAPI:
             )
             stats.dead_lettered[f"{source}.{UNROUTED}"] += 1
             raise Rejected(400, "topic", reason)
-        problem = _schema_error(route.validators[stream], event)
+        problem = _schema_error(route.validators[stream], push.streams[stream].event_schema, event)
         if problem is not None:
             reason = f"{source}.{stream} event schema: {problem}"
             await durable(
@@ -386,7 +395,9 @@ def create_app(settings: Settings, writer: GroupCommitWriter) -> FastAPI:
                     f"type {call_type!r} is not taken (calls: {', '.join(sorted(route.calls))})"
                 )
             else:
-                problem = _schema_error(route.validators[stream], event)
+                problem = _schema_error(
+                    route.validators[stream], push.streams[stream].event_schema, event
+                )
             delivery_id = message_id if isinstance(message_id, str) else None
             if problem is not None:
                 where = stream or UNROUTED
