@@ -6,10 +6,11 @@ a manual or API run without a logical date (so without a data interval) covers
 what each stream has not loaded yet, up to its `run_after`, its `as_of`. Each
 configured source (a YAML file, `segmart sources`) gets a group `extract_<source>`
 whose pulls run in its pool `segmart_<source>` (the source's shared rate budget) and
-touch no database; every task that writes the working DuckDB file takes the
-one-slot pool `segmart_warehouse`. dbt runs through Cosmos from the pre-built
-manifest (`segmart manifest`), so parsing this file never runs dbt. A source whose
-pool the setup never made fails its `plan` task.
+touch no database; a file source's group is one task, `load_files`, that loads its
+new files. Every task that writes the working DuckDB file takes the one-slot pool
+`segmart_warehouse`. dbt runs through Cosmos from the pre-built manifest (`segmart
+manifest`), so parsing this file never runs dbt. A source whose pool the setup
+never made fails its `plan` task.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ SETTINGS = glue.parse_settings()  # paths only: secrets are read inside running 
 DBT_MANIFEST = glue.require_manifest(SETTINGS)
 SCHEDULE = glue.schedule_settings()
 SOURCES = extract.list_sources(SETTINGS.sources_dir)
+DROPPED = extract.list_sources(SETTINGS.sources_dir, kind=extract.SourceKind.FILES)
 PUBLISHED_SEGMENTS = Asset("segmart://published/segments")
 AS_OF = "{{ segmart_as_of(dag_run) }}"
 # Every task that writes the working DuckDB file: its one-slot pool and, with Celery,
@@ -88,6 +90,19 @@ def extract_source(source: str):  # returns the mapped loads' XComArg
     windows = plan(source)
     pulled = pull.override(pool=source_pool(source)).partial(source=source)
     return load.expand(landed=pulled.expand(window=windows))
+
+
+@task(**WAREHOUSE)
+def load_files(source: str) -> list:
+    """A file source: every new file in its drop folder, one transaction each; a file
+    with a problem moves to rejected/ with its reason (a warning at the raw gate)."""
+    results = extract.load_drops(glue.task_settings(), source, run_ids()[2])
+    return [glue.xcom_safe(result) for result in results]
+
+
+@task_group
+def drop_source(source: str):  # returns the file loads' XComArg
+    return load_files(source)
 
 
 @task(**WAREHOUSE, retries=0)
@@ -206,7 +221,10 @@ def dbt_build_group() -> DbtTaskGroup:
     doc_md=__doc__,
 )
 def segmart_pipeline() -> None:
-    loaded = [extract_source.override(group_id=f"extract_{s}")(s) for s in SOURCES]
+    loaded = [
+        (drop_source if s in DROPPED else extract_source).override(group_id=f"extract_{s}")(s)
+        for s in SOURCES
+    ]
     gate_raw = raw_gate(loaded)
     # The marts lease spans dbt -> marts gate -> publish: one run at a time, across
     # the schedule and every backfill. Setup/teardown: the release runs whatever

@@ -1,11 +1,12 @@
-"""Extraction: declarative API sources → landing files → raw DuckDB tables.
+"""Extraction: declarative API sources and file drops → landing files → raw DuckDB tables.
 
 Contract entry points (DESIGN.md): `list_sources`, `list_streams`, `stream_gates`,
-`check_window`, `plan_windows`, `pull_slice`, `load_slice`, `record_failure`, `run_extract`,
-`LandedSlice`, `PlannedSlice`.
+`check_window`, `plan_windows`, `pull_slice`, `load_slice`, `load_drops`, `record_failure`,
+`run_extract`, `LandedSlice`, `PlannedSlice`.
 """
 
-from extract.config import list_sources, list_streams, load_source, stream_gates
+from extract.config import SourceKind, list_sources, list_streams, load_source, stream_gates
+from extract.drops import load_drops
 from extract.errors import ConfigError, ExtractError, ExtractFailed, WindowError
 from extract.landing import LandedSlice
 from extract.load import load_slice, record_failure
@@ -19,10 +20,12 @@ __all__ = [
     "ExtractFailed",
     "LandedSlice",
     "PlannedSlice",
+    "SourceKind",
     "WindowError",
     "check_window",
     "list_sources",
     "list_streams",
+    "load_drops",
     "load_source",
     "load_slice",
     "new_run_id",

@@ -460,8 +460,10 @@ def catalog(sources_dir: Path | str | None = None) -> dict[str, SourceConfig]:
     return configs
 
 
-def list_sources(sources_dir: Path | str | None = None) -> list[str]:
-    return sorted(catalog(sources_dir))
+def list_sources(
+    sources_dir: Path | str | None = None, kind: SourceKind | None = None
+) -> list[str]:
+    return sorted(s for s, config in catalog(sources_dir).items() if kind in (None, config.kind))
 
 
 def load_source(name: str, sources_dir: Path | str | None = None) -> SourceConfig:

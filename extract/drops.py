@@ -39,7 +39,7 @@ from extract.drop_readers import MAX_PROBLEMS, Problem, Problems, read_records
 from extract.drop_spec import FileFormat
 from extract.errors import ConfigError
 from extract.landing import LandedSlice, LandingWriter
-from extract.load import load_slice
+from extract.load import RAW_DDL, load_slice
 from segmart.core import warehouse
 from segmart.core.contracts import SliceResult, SliceStatus
 from segmart.core.settings import Settings, drop_dir_variable
@@ -113,15 +113,18 @@ def load_drops(
     loaded or rejected. Files already loaded give none."""
     streams = [s for s in file_streams(settings, source) if stream in (None, s.name)]
     folder = settings.drop_dir(source)
-    if not folder.is_dir():
-        log.info("%s: no drop folder %s yet (set %s): nothing to load",
-                 source, folder, drop_dir_variable(source))  # fmt: skip
-        return []
     history_start = naive_utc(load_source(source, settings.sources_dir).history_start)
     results = []
     con = warehouse.connect(settings.warehouse)
     try:
         con.execute(FILES_DDL)
+        # The raw tables exist before the first drop, so dbt builds on a source with none.
+        for config in streams:
+            con.execute(RAW_DDL.format(table=config.table))
+        if not folder.is_dir():
+            log.info("%s: no drop folder %s yet (set %s): nothing to load",
+                     source, folder, drop_dir_variable(source))  # fmt: skip
+            return []
         for config in streams:
             for dropped in dropped_files(folder, config):
                 result = load_file(settings, con, config, dropped, run_id, history_start)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -25,6 +27,20 @@ def history_start(settings: Settings) -> datetime:
 
     sources = list_sources(settings.sources_dir)
     return min(load_source(source, settings.sources_dir).history_start for source in sources)
+
+
+def drop_till_exports(settings: Settings, world_flags: list[str]) -> None:
+    """The demo world's till exports (demo_api/pos.py, in its own process as a till
+    system would be) into the drop folder of the file source `pos`."""
+    from extract.config import SourceKind, list_sources, load_source
+
+    if "pos" not in list_sources(settings.sources_dir):
+        return
+    if load_source("pos", settings.sources_dir).kind is not SourceKind.FILES:
+        return
+    folder = settings.drop_dir("pos")
+    command = [sys.executable, "-m", "demo_api.pos", *world_flags, "--folder", str(folder)]
+    print(subprocess.run(command, check=True, capture_output=True, text=True).stdout.strip())
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -50,7 +66,9 @@ def main(args: argparse.Namespace) -> int:
         os.environ.update(api.env())
         settings = Settings.from_env()
         print(f"demo API ({args.scenario}, {args.customers} customers) at {api.base_url}")
-        print(f"warehouse {settings.warehouse}\n")
+        print(f"warehouse {settings.warehouse}")
+        drop_till_exports(settings, flags)
+        print()
         result = run_pipeline(settings, start=history_start(settings), end=now)
     run_id = result.run_id
     print_summary(settings, run_id)

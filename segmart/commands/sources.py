@@ -94,10 +94,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     sources = extract.list_sources(settings.sources_dir)
+    # A file source pulls nothing: it needs no pool and no connection.
+    pulled = extract.list_sources(settings.sources_dir, kind=extract.SourceKind.API)
     if args.pools:
-        print(json.dumps(pools(sources), indent=2))
+        print(json.dumps(pools(pulled), indent=2))
     elif args.connections:
-        document = connections(settings, sources, args.url_template)
+        document = connections(settings, pulled, args.url_template)
         write_private(args.connections, json.dumps(document, indent=2))
         print(f"segmart sources: {len(document)} connections written to {args.connections}")
     else:

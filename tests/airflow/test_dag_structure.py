@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from extract import list_sources
+from extract import SourceKind, list_sources
 from segmart.commands.sources import pools
 from segmart.core.settings import DEFAULT_DBT_PROJECT_DIR
 from tests.airflow.conftest import AirflowHome
@@ -18,6 +18,7 @@ WAREHOUSE_WRITERS = (
     "extract_crm.load",
     "extract_esp.load",
     "extract_web.load",
+    "extract_pos.load_files",
     "raw_gate",
     "dbt.dbt_producer_watcher",
     "marts_gate",
@@ -124,11 +125,23 @@ def test_one_run_at_a_time_holds_the_marts_from_dbt_to_publish(tasks: dict) -> N
 
 
 def test_every_pool_the_dag_uses_is_one_the_setups_make(tasks: dict) -> None:
-    # `make airflow` and compose make exactly `segmart sources --pools`.
-    made = set(pools(list_sources(None))) | {"default_pool"}
+    # `make airflow` and compose make exactly `segmart sources --pools`: the API sources'.
+    pulled = list_sources(None, kind=SourceKind.API)
+    made = set(pools(pulled)) | {"default_pool"}
     used = {t["pool"] for t in tasks.values()}
     assert used <= made, sorted(used - made)
-    assert {f"segmart_{source}" for source in list_sources(None)} <= used
+    assert {f"segmart_{source}" for source in pulled} <= used
+
+
+def test_a_file_source_is_one_load_in_the_warehouse_pool_before_the_raw_gate(
+    tasks: dict,
+) -> None:
+    group = sorted(t for t in tasks if t.startswith("extract_pos."))
+    assert group == ["extract_pos.load_files"]
+    load = tasks["extract_pos.load_files"]
+    assert load["pool"] == "segmart_warehouse"
+    assert not load["mapped"]
+    assert "extract_pos.load_files" in tasks["raw_gate"]["upstream"]
 
 
 def test_a_fifth_source_yaml_gets_its_own_group_and_pool(

@@ -33,6 +33,9 @@ PROFILE_STREAMS = [
     ("shop", "products"),
     ("shop", "orders"),
     ("crm", "contacts"),
+    # A file source with no drops here: its raw table exists and stays empty (the
+    # reference knows API records only; tests/files/ builds with till files).
+    ("pos", "purchases"),
 ]
 
 MARTS = [

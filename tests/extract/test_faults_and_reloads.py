@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from extract import list_streams, run_extract
+from extract import SourceKind, list_streams, run_extract
 from segmart.core import warehouse
 from tests.extract.support import (
     make_settings,
@@ -15,7 +15,7 @@ from tests.extract.support import (
 from tests.support import FROZEN_NOW, NO_CLIENT_BUDGET
 
 START, END = utc("2026-03-01T00:00:00Z"), utc("2026-06-01T00:00:00Z")
-TABLES = [f"raw.{source}__{stream}" for source, stream in list_streams()]
+TABLES = [f"raw.{source}__{stream}" for source, stream in list_streams(kind=SourceKind.API)]
 FAST = "shop=1000,crm=1000,esp=1000,web=1000"
 PAGES = [("shop", 50), ("crm", 5), ("esp", 250), ("web", 250)]
 

@@ -256,6 +256,9 @@ def test_the_packaged_gates_hold_what_the_gate_knew_of_each_stream():
     assert sorted(gates) == list_streams()
     for (source, stream), gate in gates.items():
         assert (gate.source, gate.stream) == (source, stream)
+    # A dropped file's slice spans its own record times: no tolerance, a wide band.
+    assert gates.pop(("pos", "purchases")).time_tolerance == timedelta(0)
+    for gate in gates.values():
         assert gate.time_tolerance == timedelta(days=3)
         assert (gate.volume_band, gate.volume_min_earlier_slices) == ((0.1, 10.0), 3)
     assert {pair for pair, gate in gates.items() if gate.email_field == "email"} == {
@@ -342,7 +345,7 @@ def test_the_sources_folder_adds_and_replaces_packaged_files(tmp_path):
     extra = yaml.safe_load((folder / "crm.yaml").read_text())
     extra["source"] = "billing"
     (folder / "billing.yaml").write_text(yaml.safe_dump(extra))
-    assert list_sources(folder) == ["billing", "crm", "esp", "shop", "web"]
+    assert list_sources(folder) == ["billing", "crm", "esp", "pos", "shop", "web"]
     assert load_source("crm", folder).history_start == utc("2025-01-01T00:00:00Z")
     assert load_source("crm").history_start == utc("2024-01-01T00:00:00Z")
     assert ("billing", "contacts") in list_streams(sources_dir=folder)
@@ -366,5 +369,7 @@ def test_the_sources_folder_must_be_a_folder_of_yaml_files(tmp_path):
 
 
 def test_an_unknown_source_or_stream_names_the_known_ones():
-    with pytest.raises(ConfigError, match=r"unknown source 'shopx'.*known: crm, esp, shop, web"):
+    with pytest.raises(
+        ConfigError, match=r"unknown source 'shopx'.*known: crm, esp, pos, shop, web"
+    ):
         list_streams("shopx")

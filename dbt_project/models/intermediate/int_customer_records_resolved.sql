@@ -34,12 +34,27 @@ esp_recipients as (
     group by email_canonical
 ),
 
+-- A till knows its buyers by the email they give, if any: like the ESP's, their id
+-- is the canonical email.
+pos_buyers as (
+    select
+        'pos' as source,
+        email_canonical as source_customer_id,
+        email_canonical,
+        max(purchased_at) as updated_at
+    from {{ ref('stg_pos__purchases') }}
+    where email_canonical is not null
+    group by email_canonical
+),
+
 unioned as (
     select * from crm_contacts
     union all
     select * from shop_customers
     union all
     select * from esp_recipients
+    union all
+    select * from pos_buyers
 ),
 
 final as (
