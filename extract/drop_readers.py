@@ -22,7 +22,7 @@ import math
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -31,7 +31,6 @@ from uuid import UUID
 import duckdb
 
 from extract.drop_spec import ColumnType, FileFormat, FilesSpec
-from segmart.core.times import parse_utc
 
 MAX_PROBLEMS = 20
 _INTEGER = re.compile(r"^[+-]?\d+$")
@@ -79,7 +78,8 @@ class FileUnreadable(Exception):
 
 
 def _timestamp_text(value: datetime) -> str:
-    utc = parse_utc(value)
+    # A value without an offset is UTC (as everywhere in segmart).
+    utc = value.astimezone(UTC) if value.tzinfo is not None else value
     fraction = f".{utc.microsecond:06d}" if utc.microsecond else ""
     return f"{utc:%Y-%m-%dT%H:%M:%S}{fraction}Z"
 

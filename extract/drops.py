@@ -29,7 +29,7 @@ import shutil
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -255,7 +255,7 @@ def _checked(
             )
             continue
         try:
-            when = naive_utc(str(moment))
+            when = _naive_utc(str(moment))
         except ValueError:
             problems.add(
                 Problem(line, config.time_field, f"{moment!r} is not an ISO 8601 timestamp", unit)
@@ -274,6 +274,12 @@ def _checked(
             continue
         span.add(when)
         yield record
+
+
+def _naive_utc(text: str) -> datetime:
+    """ISO 8601 text as the warehouse's naive UTC (the fast path of times.naive_utc)."""
+    value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo is not None else value
 
 
 def _known_by_stat(

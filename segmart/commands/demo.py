@@ -95,6 +95,26 @@ def print_summary(settings: Settings, run_id: str | None) -> None:
                 [run_id],
             ),
         )
+        if con.execute(
+            "select count(*) from duckdb_tables() where schema_name = 'meta' "
+            "and table_name in ('file_loads', 'file_rejections')"
+        ).fetchone() == (2,):
+            print_table(
+                "Dropped files (this run; each file is loaded once)",
+                con.execute(
+                    """
+                    select source || '.' || stream as stream, path, 'loaded' as status,
+                           records
+                    from meta.file_loads where run_id = $run
+                    union all
+                    select source || '.' || stream, path, 'rejected: see ' || moved_to
+                        || '.reason.txt', null
+                    from meta.file_rejections where run_id = $run
+                    order by 1, 2
+                    """,
+                    {"run": run_id},
+                ),
+            )
         print_table(
             "Quality gate (this run)",
             con.execute(
