@@ -16,6 +16,7 @@ BENCHMARKS = [
     "extract_bench.py",
     "transform_bench.py",
     "celery_budget_bench.py",
+    "drops_bench.py",
 ]
 
 
