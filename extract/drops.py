@@ -174,9 +174,13 @@ def load_file(
         writer.abort()
         shutil.rmtree(directory, ignore_errors=True)
         raise
-    if problems.found:
+    if problems.found or _changed(dropped):
         writer.abort()
         shutil.rmtree(directory, ignore_errors=True)
+        if not problems.found:
+            log.warning("%s.%s: %s changed while it was read (still being written?): "
+                        "left for the next run", source, stream, dropped.relative)  # fmt: skip
+            return None
         return reject(con, config, dropped, digest, problems.found, run_id, settings)
 
     def register(con: duckdb.DuckDBPyConnection, landed: LandedSlice | None = None) -> None:
@@ -276,6 +280,11 @@ def _checked(
         yield record
 
 
+def _changed(dropped: DroppedFile) -> bool:
+    stat = dropped.path.stat()
+    return (stat.st_size, stat.st_mtime_ns) != (dropped.size, dropped.mtime_ns)
+
+
 def _naive_utc(text: str) -> datetime:
     """ISO 8601 text as the warehouse's naive UTC (the fast path of times.naive_utc)."""
     value = datetime.fromisoformat(text.replace("Z", "+00:00"))
@@ -330,6 +339,10 @@ def reject(
     folder.mkdir(parents=True, exist_ok=True)
     stamp = now_utc()
     moved = folder / f"{stamp:%Y%m%dT%H%M%SZ}-{dropped.path.name}"
+    taken = 1
+    while moved.exists():  # two files of one name (in subfolders) rejected in one second
+        taken += 1
+        moved = folder / f"{stamp:%Y%m%dT%H%M%SZ}-{taken}-{dropped.path.name}"
     more = (
         "" if len(problems) < MAX_PROBLEMS else f"(the first {MAX_PROBLEMS}; there may be more)\n"
     )

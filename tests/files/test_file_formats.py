@@ -135,3 +135,16 @@ def test_a_file_source_reads_whole() -> None:
     assert config.kind == "files"
     assert config.streams["events"].files.glob == "events/*.ndjson"
     assert config.streams["events"].table == "raw.tills__events"
+
+
+def test_two_rejected_files_of_one_name_are_both_kept(tills: Settings) -> None:
+    for store in ("berlin", "hamburg"):
+        folder = tills.drop_dir("tills") / "baskets" / store
+        folder.mkdir(parents=True)
+        (folder / "day.parquet").write_text(f"not parquet: {store}")
+    results = load_drops(tills, "tills", "run-1", "baskets")
+    assert [r.status for r in results] == [SliceStatus.REJECTED] * 2
+    assert "not a readable Parquet file" in (results[0].error or "")
+    rejected = tills.drop_dir("tills") / "rejected" / "baskets"
+    kept = sorted(p.read_text() for p in rejected.glob("*.parquet"))
+    assert kept == ["not parquet: berlin", "not parquet: hamburg"]
