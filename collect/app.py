@@ -10,7 +10,6 @@ logged, landed or answered.
 
 from __future__ import annotations
 
-import json
 import zlib
 from collections import Counter
 from collections.abc import Mapping
@@ -19,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import jsonschema_rs
+import msgspec
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
@@ -32,7 +32,7 @@ from collect.signatures import (
     verify_standard,
 )
 from collect.writer import COLLECTED, DEAD_LETTER, GroupCommitWriter, Key, Overloaded, WriterFailed
-from extract.config import catalog, dig
+from extract.config import catalog
 from extract.push import Signature, TrackingPush, WebhookPush
 from extract.schema import Where
 from segmart.core.settings import Settings
@@ -73,6 +73,7 @@ class TrackingRoute:
     write_key: str
     calls: Mapping[str, str]  # call type -> stream
     validators: Mapping[str, Any]
+    plans: Mapping[str, RecordPlan]  # stream -> how its record is taken from an event
 
 
 @dataclass(frozen=True)
@@ -116,7 +117,8 @@ def build_routes(settings: Settings) -> Routes:
             )
         else:
             calls = push.call_streams(where)
-            tracking[source] = TrackingRoute(source, push, secret, calls, _validators(push))
+            plans = {stream: record_plan(c.record) for stream, c in push.streams.items()}
+            tracking[source] = TrackingRoute(source, push, secret, calls, _validators(push), plans)
     return Routes(webhooks, tracking, missing, missing_keys)
 
 
@@ -146,16 +148,24 @@ def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+# msgspec: the same JSON as the standard library's, several times faster both ways.
+_encode = msgspec.json.Encoder().encode
+_decode = msgspec.json.Decoder().decode
 
 
-def landed_line(delivery_id: str, received_at: str, record_json: str) -> bytes:
+def landed_line(delivery_id: str, received_at: str, record_json: bytes) -> bytes:
     """One line of a micro-batch: the dedupe key, when it came, the record as sent."""
-    return (
-        f'{{"delivery_id":{_dumps(delivery_id)},"received_at":"{received_at}",'
-        f'"record":{record_json}}}\n'
-    ).encode()
+    return b"".join(
+        (
+            b'{"delivery_id":',
+            _encode(delivery_id),
+            b',"received_at":"',
+            received_at.encode(),
+            b'","record":',
+            record_json,
+            b"}\n",
+        )
+    )
 
 
 def dead_letter_line(
@@ -168,7 +178,7 @@ def dead_letter_line(
         "reason": reason,
         "event": event,
     }
-    return (_dumps(entry) + "\n").encode()
+    return _encode(entry) + b"\n"
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -206,8 +216,8 @@ def _too_large(size: int, limit: int) -> Rejected:
 
 def _parse(body: bytes) -> Any:
     try:
-        return json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        return _decode(body)
+    except msgspec.DecodeError as error:
         raise Rejected(400, "malformed", f"the body is not valid JSON: {error}") from None
 
 
@@ -323,7 +333,7 @@ def create_app(settings: Settings, writer: GroupCommitWriter) -> FastAPI:
             stats.dead_lettered[f"{source}.{stream}"] += 1
             raise Rejected(400, "schema", reason, dead_lettered=1)
         await durable(
-            [((source, stream, COLLECTED), landed_line(delivery_id, received, _dumps(event)))]
+            [((source, stream, COLLECTED), landed_line(delivery_id, received, _encode(event)))]
         )
         stats.accepted[f"{source}.{stream}"] += 1
         return JSONResponse({"ok": True, "stream": stream, "delivery_id": delivery_id})
@@ -380,7 +390,7 @@ def create_app(settings: Settings, writer: GroupCommitWriter) -> FastAPI:
                 call_type = event.get("type")
             else:
                 message_id = call_type = None
-            event_json = _dumps(event)
+            event_json = _encode(event)
             if len(event_json) > push.max_event_bytes:
                 raise Rejected(
                     413,
@@ -414,7 +424,7 @@ def create_app(settings: Settings, writer: GroupCommitWriter) -> FastAPI:
                 parts.append(((source, where, DEAD_LETTER), letter))
                 continue
             assert stream is not None and delivery_id is not None
-            record = _record(event, push.streams[stream].record, event_json)
+            record = _record(event, route.plans[stream], event_json)
             parts.append(((source, stream, COLLECTED), landed_line(delivery_id, received, record)))
             landed[stream] += 1
         if parts:
@@ -455,18 +465,31 @@ def create_app(settings: Settings, writer: GroupCommitWriter) -> FastAPI:
     return app
 
 
-def _record(event: dict[str, Any], paths: Mapping[str, tuple[str, ...]], event_json: str) -> str:
+RecordPlan = tuple[tuple[str, tuple[tuple[str, ...], ...]], ...]
+
+
+def record_plan(paths: Mapping[str, tuple[str, ...]]) -> RecordPlan:
+    """The record mapping with its dotted paths split once, not once per event."""
+    return tuple(
+        (name, tuple(tuple(path.split(".")) for path in candidates))
+        for name, candidates in paths.items()
+    )
+
+
+def _record(event: dict[str, Any], plan: RecordPlan, event_json: bytes) -> bytes:
     """The stream's record: each field from the first of its event paths that is present."""
     record: dict[str, Any] = {}
-    for name, candidates in paths.items():
+    for name, candidates in plan:
         value = None
         for path in candidates:
-            value = dig(event, path)
+            value = event
+            for part in path:
+                value = value.get(part) if isinstance(value, dict) else None
             if value is not None:
                 break
         record[name] = value
-    head = _dumps(record)[:-1]
-    return f'{head}{"," if record else ""}"event":{event_json}}}'
+    head = _encode(record)[:-1]
+    return b"".join((head, b"," if record else b"", b'"event":', event_json, b"}"))
 
 
 def _no_tracking(routes: Routes) -> Rejected:

@@ -45,13 +45,14 @@ create table if not exists meta.collected_deliveries (
 );
 """
 
+# Typed columns: DuckDB parses the envelope straight into them (faster than JSON objects).
 STAGE_SQL = """
 create or replace temp table collected_batch as
-select
-    json -> '$.record' as record,
-    json ->> '$.delivery_id' as delivery_id,
-    cast(json ->> '$.received_at' as timestamp) as received_at
-from read_ndjson_objects({file})
+select * from read_json(
+    {file},
+    format = 'newline_delimited',
+    columns = {{'delivery_id': 'VARCHAR', 'received_at': 'TIMESTAMP', 'record': 'JSON'}}
+)
 """
 
 NEW_SQL = """
