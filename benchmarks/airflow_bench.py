@@ -152,7 +152,7 @@ class Airflow:
     def backfill(self, first_logical: datetime, last_logical: datetime) -> list[dict]:
         """A backfill of hourly runs (logical dates first..last), followed to its end."""
         before = {r["dag_run_id"] for r in self.dag_runs()}
-        self.call(
+        made = self.call(
             "POST",
             "/api/v2/backfills",
             json={
@@ -179,6 +179,12 @@ class Airflow:
 
         what = f"backfill {iso(first_logical)}..{iso(last_logical)}"
         self.wait_for(what, finished, timeout=expected * 900)
+        # The scheduler marks the backfill complete a loop later; until then Airflow
+        # refuses the next backfill of the DAG (409).
+        self.wait_for(
+            f"{what} marked complete",
+            lambda: self.call("GET", f"/api/v2/backfills/{made['id']}")["completed_at"],
+        )
         failed = [r["dag_run_id"] for r in runs if r["state"] != "success"]
         if failed:
             raise SystemExit(f"backfill runs did not succeed: {failed} ({self.home})")
@@ -278,6 +284,9 @@ def main() -> int:
         cli_times = [segmart_run(cli_env, end) for end in ends]
         print("segmart run per interval: " + " ".join(f"{t:.1f}" for t in cli_times), flush=True)
 
+        # A fresh Airflow each time: a kept one remembers an unfinished backfill, and
+        # Airflow makes no second backfill of a DAG while one runs.
+        shutil.rmtree(work / "airflow-home", ignore_errors=True)
         airflow = Airflow(work / "airflow-home", by_airflow, api, now + timedelta(days=7))
         try:
             airflow.start()

@@ -40,6 +40,12 @@ export AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL="${AIRFLOW__DAG_PROCESSOR__REFRE
 # A DAG file that cannot load shows its error's one line (e.g. the missing dbt manifest and
 # the command that builds it); the dag-processor's log keeps the whole traceback.
 export AIRFLOW__CORE__DAGBAG_IMPORT_ERROR_TRACEBACKS="${AIRFLOW__CORE__DAGBAG_IMPORT_ERROR_TRACEBACKS:-False}"
+# Each task is a process that parses the DAG file and imports what its step needs (Cosmos,
+# dbt, GX: about 20 s on 2 cores, paid by each of a run's ~85 tasks). The scheduler starts
+# its LocalExecutor workers from a forkserver that imported those modules first; tasks are
+# forked from the workers and inherit them (segmart/airflow_preload.py, docs/benchmarks.md).
+export AIRFLOW__SCHEDULER__MP_START_METHOD="${AIRFLOW__SCHEDULER__MP_START_METHOD:-forkserver}"
+export AIRFLOW__CORE__MP_FORKSERVER_PRELOAD="${AIRFLOW__CORE__MP_FORKSERVER_PRELOAD:-segmart.airflow_preload}"
 export SEGMART_WAREHOUSE="${SEGMART_WAREHOUSE:-$ROOT/warehouse/segmart.duckdb}"
 export SEGMART_PUBLISHED="${SEGMART_PUBLISHED:-$ROOT/warehouse/published.duckdb}"
 DEMO_PORT="${SEGMART_DEMO_API_PORT:-8765}"
