@@ -8,6 +8,9 @@ inserted with the same columns as a pull's; the file is recorded in
 `collect:<batch>`, so a pull's reload of its own slice never deletes pushed rows;
 `_extracted_at` is the load time, so incremental staging picks the rows up.
 Watermarks are not moved: the scheduled pull stays the backstop for missed pushes.
+`record_id` and `record_updated_at` come from the envelope, where the collector put
+the record's primary key and time field (as text, exactly as `json_extract_string`
+gives them to a pull's load), so the load reads typed columns instead of JSON paths.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from extract.config import catalog
 from extract.load import RAW_DDL
 from segmart.core import warehouse
 from segmart.core.settings import Settings
-from segmart.core.sql import json_path, sql_string
+from segmart.core.sql import sql_string
 from segmart.core.times import now_naive
 
 META_DDL = """
@@ -51,33 +54,38 @@ create or replace temp table collected_batch as
 select * from read_json(
     {file},
     format = 'newline_delimited',
-    columns = {{'delivery_id': 'VARCHAR', 'received_at': 'TIMESTAMP', 'record': 'JSON'}}
+    columns = {{
+        'delivery_id': 'VARCHAR', 'received_at': 'TIMESTAMP',
+        'record_id': 'VARCHAR', 'record_updated_at': 'VARCHAR', 'record': 'JSON'
+    }}
 )
 """
 
+# The first line of each delivery not seen before, by row id: the records are not copied.
 NEW_SQL = """
 create or replace temp table collected_new as
-select * from collected_batch as batch
+select delivery_id, min(rowid) as line
+from collected_batch as batch
 where not exists (
     select 1 from meta.collected_deliveries as seen
     where seen.source = $source and seen.stream = $stream
         and seen.delivery_id = batch.delivery_id
 )
-qualify row_number() over (partition by delivery_id order by received_at) = 1
+group by delivery_id
 """
 
 INSERT_SQL = """
 insert into {table}
 select
     record,
-    json_extract_string(record, {key_path}) as record_id,
-    timezone('UTC', cast(json_extract_string(record, {time_path}) as timestamptz))
-        as record_updated_at,
+    record_id,
+    timezone('UTC', cast(record_updated_at as timestamptz)) as record_updated_at,
     $source, $stream,
     (select min(received_at) from collected_batch),
     (select max(received_at) from collected_batch),
     $run_id, $extracted_at
-from collected_new
+from collected_batch
+where rowid in (select line from collected_new)
 """
 
 
@@ -112,6 +120,10 @@ def load_collected(
     results = []
     try:
         con.execute(META_DDL)
+        if own:
+            # Commits stay durable in the WAL; one checkpoint at the close, not one per
+            # micro-batch (each passes DuckDB's 16 MB default and would rewrite the file).
+            con.execute("set checkpoint_threshold = '1GB'")
         for name, stream in push_streams(settings, source):
             files = closed_batches(settings.landing_dir, name, stream)
             if not files:
@@ -145,11 +157,7 @@ def load_batch(
         con.execute(NEW_SQL, keys)
         (lines,) = con.execute("select count(*) from collected_batch").fetchone()  # type: ignore[misc]
         (loaded,) = con.execute(  # type: ignore[misc]
-            INSERT_SQL.format(
-                table=config.table,
-                key_path=json_path(config.primary_key),
-                time_path=json_path(config.time_field),
-            ),
+            INSERT_SQL.format(table=config.table),
             {**keys, "run_id": f"collect:{path.stem}", "extracted_at": now_naive()},
         ).fetchone()
         con.execute(
