@@ -187,12 +187,8 @@ def dbt_build_group() -> DbtTaskGroup:
             "install_deps": False,
             # The dbt build's run_results.json, pushed to XCom for the marts gate.
             "callback": glue.push_run_results,
-            # Model/test sensors poke in reschedule mode: between pokes they hold no worker
-            # and no pool slot, need no triggerer, and `airflow dags test` (which runs tasks
-            # one at a time) gets to the producer instead of blocking on a deferred sensor.
-            "deferrable": False,
-            "mode": "reschedule",
-            "poke_interval": 5,
+            # How model/test tasks wait for the producer: SEGMART_DBT_SENSORS (glue).
+            **glue.dbt_sensor_args(),
             # Only non-secret settings: the dbt profile reads SEGMART_WAREHOUSE.
             "env": {"SEGMART_WAREHOUSE": str(SETTINGS.warehouse)},
             "vars": {"as_of": AS_OF},

@@ -46,6 +46,9 @@ export AIRFLOW__CORE__DAGBAG_IMPORT_ERROR_TRACEBACKS="${AIRFLOW__CORE__DAGBAG_IM
 # forked from the workers and inherit them (segmart/airflow_preload.py, docs/benchmarks.md).
 export AIRFLOW__SCHEDULER__MP_START_METHOD="${AIRFLOW__SCHEDULER__MP_START_METHOD:-forkserver}"
 export AIRFLOW__CORE__MP_FORKSERVER_PRELOAD="${AIRFLOW__CORE__MP_FORKSERVER_PRELOAD:-segmart.airflow_preload}"
+# The watcher's model and test tasks wait in the triggerer this script runs, instead of
+# a task process per poke (segmart/airflow_tasks.py dbt_sensor_args).
+export SEGMART_DBT_SENSORS="${SEGMART_DBT_SENSORS:-deferrable}"
 export SEGMART_WAREHOUSE="${SEGMART_WAREHOUSE:-$ROOT/warehouse/segmart.duckdb}"
 export SEGMART_PUBLISHED="${SEGMART_PUBLISHED:-$ROOT/warehouse/published.duckdb}"
 DEMO_PORT="${SEGMART_DEMO_API_PORT:-8765}"

@@ -57,6 +57,8 @@ SCHEDULE_VARIABLE = "SEGMART_SCHEDULE"
 START_DATE_VARIABLE = "SEGMART_START_DATE"
 CATCHUP_VARIABLE = "SEGMART_CATCHUP"
 WAREHOUSE_QUEUE_VARIABLE = "SEGMART_WAREHOUSE_QUEUE"
+DBT_SENSORS_VARIABLE = "SEGMART_DBT_SENSORS"
+DBT_SENSOR_MODES = ("reschedule", "deferrable")
 DEFAULT_SCHEDULE = "@hourly"
 DEFAULT_START_DATE = "2026-01-01"
 MANUAL_ONLY = ("", "none", "null", "@once", "manual")
@@ -195,6 +197,27 @@ def warehouse_queue(env: Mapping[str, str] | None = None) -> str | None:
     to a queue that one worker, on the file's host, serves. None: Airflow's default."""
     env = os.environ if env is None else env
     return (env.get(WAREHOUSE_QUEUE_VARIABLE) or "").strip() or None
+
+
+def dbt_sensor_args(env: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """How the Cosmos watcher's model and test tasks wait for the producer's `dbt build`
+    (SEGMART_DBT_SENSORS, read when the DAG is parsed).
+
+    `reschedule` (the default) pokes every 5 s, each poke a task process; it holds no
+    worker or pool slot between pokes and works under `airflow dags test`, which runs
+    tasks one at a time and would wait for ever on a deferred sensor. `deferrable`
+    starts each task once, leaves the polling to the triggerer and resumes it at the
+    end: far fewer task processes while dbt builds. scripts/airflow.sh and
+    docker-compose.yml, which run a triggerer, choose it."""
+    env = os.environ if env is None else env
+    mode = (env.get(DBT_SENSORS_VARIABLE) or "reschedule").strip().lower()
+    if mode not in DBT_SENSOR_MODES:
+        raise SettingsError(
+            f"{DBT_SENSORS_VARIABLE}={mode!r} is not one of {', '.join(DBT_SENSOR_MODES)}"
+        )
+    if mode == "deferrable":
+        return {"deferrable": True, "poke_interval": 5}
+    return {"deferrable": False, "mode": "reschedule", "poke_interval": 5}
 
 
 def flag(env: Mapping[str, str], name: str, default: bool) -> bool:

@@ -528,3 +528,16 @@ def test_xcom_values_are_json_safe_copies() -> None:
         "path": "/w",
         "n": 1,
     }
+
+
+def test_dbt_sensors_reschedule_by_default_and_defer_when_a_triggerer_runs() -> None:
+    assert airflow_tasks.dbt_sensor_args({}) == {
+        "deferrable": False,
+        "mode": "reschedule",
+        "poke_interval": 5,
+    }
+    assert (
+        airflow_tasks.dbt_sensor_args({"SEGMART_DBT_SENSORS": " Deferrable "})["deferrable"] is True
+    )
+    with pytest.raises(SettingsError, match="SEGMART_DBT_SENSORS='poll' is not one of"):
+        airflow_tasks.dbt_sensor_args({"SEGMART_DBT_SENSORS": "poll"})
