@@ -88,6 +88,9 @@ class Collector:
             f"{self.base_url}/v1/batch", json={"batch": events}, auth=auth, timeout=30
         )
 
+    def counting(self) -> StatsDelta:
+        return StatsDelta(self)
+
     def stop(self) -> str:
         """SIGTERM: a graceful stop that closes every micro-batch file; the whole output."""
         if self.process.poll() is None:
@@ -98,6 +101,19 @@ class Collector:
     def kill(self) -> None:
         self.process.kill()
         self.process.wait(timeout=30)
+
+
+class StatsDelta:
+    """What the counters of `/_stats` moved by since this was made (for a shared collector)."""
+
+    def __init__(self, collector: Collector) -> None:
+        self.collector = collector
+        self.before = collector.stats()
+
+    def __getitem__(self, kind: str) -> dict[str, int]:
+        before, after = self.before[kind], self.collector.stats()[kind]
+        moved = {key: after[key] - before.get(key, 0) for key in after}
+        return {key: count for key, count in moved.items() if count}
 
 
 def start_collector(directory: Path, timeout: float = 60.0, **extra: str) -> Collector:

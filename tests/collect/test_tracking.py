@@ -56,7 +56,8 @@ def test_segment_library_calls_land_as_web_events(collector: Collector, compress
     ]
 
 
-def test_single_track_call_endpoint(collector: Collector) -> None:
+def test_single_track_call_endpoint(shared: Collector) -> None:
+    collector = shared
     single = {key: value for key, value in event("m-single").items() if key != "type"}
     answer = requests.post(
         f"{collector.base_url}/v1/track", json=single, auth=(WRITE_KEY, ""), timeout=30
@@ -75,7 +76,9 @@ def test_write_key_in_the_body_is_accepted_and_never_landed(collector: Collector
     assert "m-body" in landed and WRITE_KEY not in landed
 
 
-def test_wrong_and_missing_write_keys_are_refused(collector: Collector) -> None:
+def test_wrong_and_missing_write_keys_are_refused(shared: Collector) -> None:
+    collector = shared
+    counts = collector.counting()
     wrong = collector.batch([event("m1")], write_key="not-the-key")
     assert wrong.status_code == 401
     assert wrong.json()["reason"] == "write_key"
@@ -83,33 +86,38 @@ def test_wrong_and_missing_write_keys_are_refused(collector: Collector) -> None:
     missing = collector.batch([event("m2")], write_key=None)
     assert missing.status_code == 401
     assert "missing write key" in missing.json()["error"]
-    assert collector.stats()["rejected"] == {"write_key": 2}
+    assert counts["rejected"] == {"write_key": 2}
 
 
-def test_segment_library_sees_a_refusal(collector: Collector) -> None:
+def test_segment_library_sees_a_refusal(shared: Collector) -> None:
+    collector = shared
     client = Client("not-the-key", host=collector.base_url, sync_mode=True, max_retries=0)
     with pytest.raises(APIError) as refused:
         client.track(user_id="1", event="x")
     assert refused.value.status == 401
 
 
-def test_an_event_over_32_kb_refuses_the_batch(collector: Collector) -> None:
+def test_an_event_over_32_kb_refuses_the_batch(shared: Collector) -> None:
+    collector = shared
+    counts = collector.counting()
     big = event("m-big", properties={"blob": "x" * (33 * 1024)})
     answer = collector.batch([event("m-ok"), big])
     assert answer.status_code == 413
     assert "event 1" in answer.json()["error"] and "m-big" in answer.json()["error"]
     assert answer.json()["limit_bytes"] == 32 * 1024
-    assert collector.stats()["accepted"] == {}
+    assert counts["accepted"] == {}
 
 
-def test_a_batch_over_500_kb_is_refused(collector: Collector) -> None:
+def test_a_batch_over_500_kb_is_refused(shared: Collector) -> None:
+    collector = shared
     events = [event(f"m{i}", properties={"blob": "x" * 20_000}) for i in range(30)]
     answer = collector.batch(events)
     assert answer.status_code == 413
     assert answer.json()["limit_bytes"] == 500 * 1024
 
 
-def test_a_gzip_bomb_is_stopped_at_the_limit(collector: Collector) -> None:
+def test_a_gzip_bomb_is_stopped_at_the_limit(shared: Collector) -> None:
+    collector = shared
     body = gzip.compress(
         json.dumps({"batch": [event("m", properties={"b": "x" * 2_000_000})]}).encode()
     )
@@ -123,7 +131,8 @@ def test_a_gzip_bomb_is_stopped_at_the_limit(collector: Collector) -> None:
     assert answer.status_code == 413
 
 
-def test_malformed_json_is_refused(collector: Collector) -> None:
+def test_malformed_json_is_refused(shared: Collector) -> None:
+    collector = shared
     answer = requests.post(
         f"{collector.base_url}/v1/batch", data=b"[1,", auth=(WRITE_KEY, ""), timeout=30
     )

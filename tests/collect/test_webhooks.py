@@ -91,24 +91,28 @@ def test_a_signed_webhook_lands_and_loads_with_the_pull_columns(collector: Colle
     ]
 
 
-def test_a_standard_webhooks_sender_is_verified(collector: Collector) -> None:
+def test_a_standard_webhooks_sender_is_verified(shared: Collector) -> None:
+    collector = shared
     body = json.dumps(ORDER).encode()
     answer = post_standard(collector, body, standard_headers(body, "msg_2a"))
     assert answer.status_code == 200, answer.text
     assert answer.json()["delivery_id"] == "msg_2a"
 
 
-def test_a_stale_standard_webhook_is_a_replay(collector: Collector) -> None:
+def test_a_stale_standard_webhook_is_a_replay(shared: Collector) -> None:
+    collector = shared
+    counts = collector.counting()
     body = json.dumps(ORDER).encode()
     headers = standard_headers(body, "msg_old", timestamp=time.time() - 3600)
     answer = post_standard(collector, body, headers)
     assert answer.status_code == 401
     assert answer.json()["reason"] == "stale"
     assert "tolerance" in answer.json()["error"]
-    assert collector.stats()["rejected"] == {"stale": 1}
+    assert counts["rejected"] == {"stale": 1}
 
 
-def test_a_standard_webhook_signed_with_another_secret_is_refused(collector: Collector) -> None:
+def test_a_standard_webhook_signed_with_another_secret_is_refused(shared: Collector) -> None:
+    collector = shared
     body = json.dumps(ORDER).encode()
     headers = standard_headers(body, "msg_3")
     headers["webhook-signature"] = Webhook("whsec_" + "A" * 32).sign(
@@ -119,14 +123,17 @@ def test_a_standard_webhook_signed_with_another_secret_is_refused(collector: Col
     assert answer.json()["reason"] == "signature"
 
 
-def test_a_changed_body_fails_its_signature(collector: Collector) -> None:
+def test_a_changed_body_fails_its_signature(shared: Collector) -> None:
+    collector = shared
     body = json.dumps(ORDER).encode()
     headers = standard_headers(body, "msg_4")
     tampered = body.replace(b"42.50", b"0.01")
     assert post_standard(collector, tampered, headers).status_code == 401
 
 
-def test_wrong_and_missing_shopify_signatures_are_refused(collector: Collector) -> None:
+def test_wrong_and_missing_shopify_signatures_are_refused(shared: Collector) -> None:
+    collector = shared
+    counts = collector.counting()
     wrong = collector.webhook("orders/create", ORDER, "d-wrong", secret="not-the-secret")
     assert wrong.status_code == 401
     assert wrong.json() == {
@@ -138,23 +145,26 @@ def test_wrong_and_missing_shopify_signatures_are_refused(collector: Collector) 
     )
     assert missing.status_code == 401
     assert "X-Shopify-Hmac-Sha256".lower() in missing.json()["error"]
-    assert collector.stats()["rejected"] == {"signature": 2}
-    assert collector.stats()["accepted"] == {}
+    assert counts["rejected"] == {"signature": 2}
+    assert counts["accepted"] == {}
 
 
-def test_malformed_json_is_a_400_naming_it(collector: Collector) -> None:
+def test_malformed_json_is_a_400_naming_it(shared: Collector) -> None:
+    collector = shared
     answer = collector.webhook("orders/create", None, "d-bad", body=b'{"id": 1,')
     assert answer.status_code == 400
     assert answer.json()["reason"] == "malformed"
     assert "not valid JSON" in answer.json()["error"]
 
 
-def test_an_oversized_body_is_a_413_before_it_is_read(collector: Collector) -> None:
+def test_an_oversized_body_is_a_413_before_it_is_read(shared: Collector) -> None:
+    collector = shared
+    counts = collector.counting()
     big = {**ORDER, "note": "x" * (1024 * 1024)}
     answer = collector.webhook("orders/create", big, "d-big")
     assert answer.status_code == 413
     assert answer.json()["limit_bytes"] == 1024 * 1024
-    assert collector.stats()["rejected"] == {"too_large": 1}
+    assert counts["rejected"] == {"too_large": 1}
 
 
 def test_a_schema_invalid_event_is_dead_lettered_with_its_reason(collector: Collector) -> None:
@@ -175,15 +185,18 @@ def test_a_schema_invalid_event_is_dead_lettered_with_its_reason(collector: Coll
     assert raw_tables(settings) == []
 
 
-def test_an_unknown_topic_is_refused_and_kept(collector: Collector) -> None:
+def test_an_unknown_topic_is_refused_and_kept(shared: Collector) -> None:
+    collector = shared
+    counts = collector.counting()
     answer = collector.webhook("refunds/create", ORDER, "d-topic")
     assert answer.status_code == 400
     assert answer.json()["reason"] == "topic"
     assert "orders/create" in answer.json()["error"]  # the topics it does take
-    assert collector.stats()["dead_lettered"] == {"shop._unrouted": 1}
+    assert counts["dead_lettered"] == {"shop._unrouted": 1}
 
 
-def test_a_webhook_without_delivery_id_is_refused(collector: Collector) -> None:
+def test_a_webhook_without_delivery_id_is_refused(shared: Collector) -> None:
+    collector = shared
     answer = collector.webhook("orders/create", ORDER, "", headers={"X-Shopify-Webhook-Id": ""})
     assert answer.status_code == 400
     assert answer.json()["reason"] == "delivery_id"
