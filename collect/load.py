@@ -25,6 +25,7 @@ from collect.writer import closed_batches
 from extract.config import catalog
 from extract.load import RAW_DDL
 from segmart.core import warehouse
+from segmart.core.errors import UserError
 from segmart.core.settings import Settings
 from segmart.core.sql import sql_string
 from segmart.core.times import now_naive
@@ -87,6 +88,10 @@ select
 from collected_batch
 where rowid in (select line from collected_new)
 """
+
+
+class CollectedLoadError(UserError):
+    """A micro-batch that cannot be loaded; nothing of it is in raw, the file stays."""
 
 
 @dataclass(frozen=True)
@@ -178,6 +183,13 @@ def load_batch(
             },
         )
         con.commit()
+    except duckdb.Error as error:
+        con.rollback()
+        raise CollectedLoadError(
+            f"{source}.{stream}: micro-batch {path} cannot be loaded ({error}); nothing of it "
+            "is in raw. Fix the stream's push: event_schema so such events are dead-lettered, "
+            "then move the file aside and load again"
+        ) from error
     except BaseException:
         con.rollback()
         raise

@@ -5,11 +5,15 @@ from __future__ import annotations
 import json
 import time
 
+import pytest
 from standardwebhooks.webhooks import Webhook
 
+from collect.load import CollectedLoadError, load_collected
+from segmart.core.settings import Settings
 from tests.collect.support import (
     WEBHOOK_SECRET,
     Collector,
+    collector_env,
     landed_files,
     load,
     query,
@@ -211,3 +215,24 @@ def test_refused_requests_land_nothing(collector: Collector) -> None:
     assert [p for p in landed_files(settings) if "collected" in p.parts] == []
     load(collector.env)
     assert raw_tables(settings) == []
+
+
+def test_a_micro_batch_that_cannot_load_is_named_and_kept(tmp_path) -> None:
+    settings = Settings.from_env(collector_env(tmp_path))
+    folder = settings.landing_dir / "shop" / "orders" / "collected"
+    folder.mkdir(parents=True)
+    bad = folder / "20260601T000000000000Z-00000000.jsonl"
+    line = {
+        "delivery_id": "d",
+        "received_at": "2026-06-01T00:00:00Z",
+        "record_id": "1",
+        "record_updated_at": "not a time",
+        "record": {"id": 1},
+    }
+    bad.write_text(json.dumps(line) + "\n")
+    with pytest.raises(CollectedLoadError) as error:
+        load_collected(settings)
+    assert str(bad) in str(error.value) and "nothing of it is in raw" in str(error.value)
+    assert bad.exists()
+    assert query(settings, "select count(*) from raw.shop__orders") == [(0,)]
+    assert query(settings, "select count(*) from meta.collected_batches") == [(0,)]
