@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import copy
+import subprocess
+import sys
 
 import pytest
 
 from extract.config import PACKAGED_DIR, parse_source, read_yaml
 from extract.errors import ConfigError
 from extract.push import TrackingPush, WebhookPush
+from tests.collect.support import collector_env
 
 
 def shop() -> dict:
@@ -67,3 +70,21 @@ def test_a_wrong_push_section_names_the_key(change, message) -> None:
         parse(document)
     assert message in str(error.value)
     assert str(error.value).startswith("extract/sources/shop.yaml: ")
+
+
+def test_a_collector_without_secrets_names_the_variables_to_set(tmp_path) -> None:
+    env = collector_env(tmp_path)
+    del env["SEGMART_SHOP_WEBHOOK_SECRET"], env["SEGMART_WEB_WRITE_KEY"]
+    done = subprocess.run(
+        [sys.executable, "-m", "segmart", "collect", "--port", "0"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip() == (
+        "segmart collect: nothing to receive: set SEGMART_SHOP_WEBHOOK_SECRET, "
+        "SEGMART_WEB_WRITE_KEY"
+    )
