@@ -91,7 +91,11 @@ where rowid in (select line from collected_new)
 
 
 class CollectedLoadError(UserError):
-    """A micro-batch that cannot be loaded; nothing of it is in raw, the file stays."""
+    """A micro-batch that cannot be loaded; nothing of it is in raw, the file stays.
+
+    `loaded`: the batches committed before it, in this call (they stay committed)."""
+
+    loaded: tuple[CollectedLoad, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -143,6 +147,9 @@ def load_collected(
             for path in files:
                 if path.name not in done:
                     results.append(load_batch(con, settings, name, stream, path))
+    except CollectedLoadError as error:
+        error.loaded = tuple(results)
+        raise
     finally:
         if own:
             con.close()

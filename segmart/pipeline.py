@@ -1,4 +1,5 @@
-"""The pipeline: extract -> load -> raw gate -> dbt build -> marts gate -> publish.
+"""The pipeline: extract -> load (pulls and collected pushes) -> raw gate -> dbt build ->
+marts gate -> publish.
 
 Each step is a public function so `segmart run` chains them in one process and
 the Airflow DAG wires the same steps as tasks. Steps open and close their own
@@ -12,11 +13,13 @@ raw-gated now or by the next run before anything built from it is published.
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from segmart.core import warehouse
 from segmart.core.contracts import (
@@ -38,6 +41,26 @@ def new_run_id() -> str:
     return f"run-{now_utc():%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
 
 
+@dataclass(frozen=True)
+class CollectedResult:
+    """What a load of the collected (pushed) micro-batches did; JSON-safe for XCom.
+
+    `error`: a micro-batch that could not be loaded (nothing of it is in raw, the file
+    stays, later ones wait behind it); the batches before it are committed."""
+
+    batches: int = 0
+    loaded: int = 0
+    duplicates: int = 0
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> CollectedResult:
+        return cls(**data)
+
+
 @dataclass
 class RunResult:
     """What one `run_pipeline` did, step by step, and what it decided."""
@@ -48,6 +71,7 @@ class RunResult:
     as_of: datetime | None
     published: Path
     extracted: list[SliceResult] = field(default_factory=list)
+    collected: CollectedResult = field(default_factory=CollectedResult)
     dbt: DbtBuildResult | None = None
     gate: GateResult | None = None
     tables: dict[str, int] = field(default_factory=dict)
@@ -83,6 +107,26 @@ def extract_step(
         return run_extract(settings, start=start, end=end, run_id=run_id, fill_gaps=fill_gaps)
     except ExtractFailed as failure:
         return list(failure.results)
+
+
+def collect_step(settings: Settings) -> CollectedResult:
+    """Load every closed micro-batch of pushed events into raw (`segmart collect --load`'s
+    loader: one transaction per batch, each delivery once); what is still open waits for
+    the next load. A batch that cannot be loaded is a warning at the raw gate, not a stop:
+    none of it is in raw, and the scheduled pull covers its records."""
+    from collect.load import CollectedLoadError, load_collected
+
+    error = None
+    try:
+        loads: Sequence[Any] = load_collected(settings)
+    except CollectedLoadError as failure:
+        loads, error = failure.loaded, str(failure)
+    return CollectedResult(
+        batches=len(loads),
+        loaded=sum(load.loaded for load in loads),
+        duplicates=sum(load.duplicates for load in loads),
+        error=error,
+    )
 
 
 def stream_gates(settings: Settings) -> dict[tuple[str, str], StreamGate]:
@@ -135,14 +179,24 @@ def extract_outcomes(extracted: Sequence[SliceResult]) -> list[Outcome]:
     ]
 
 
+def collect_outcomes(collected: CollectedResult | None) -> list[Outcome]:
+    if collected is None or collected.error is None:
+        return []
+    return [Outcome("collect", "micro-batches", Severity.WARNING, False, error=collected.error)]
+
+
 def raw_gate_step(
-    settings: Settings, run_id: str, extracted: Sequence[SliceResult] = ()
+    settings: Settings,
+    run_id: str,
+    extracted: Sequence[SliceResult] = (),
+    collected: CollectedResult | None = None,
 ) -> GateResult:
-    """The raw suites on every committed slice not yet passed, plus this run's failed pulls."""
+    """The raw suites on every committed slice not yet passed, plus this run's failed pulls
+    and a collected micro-batch that could not be loaded."""
     from expectations.gate import record_outcomes, run_raw_gate
 
     gate = run_raw_gate(settings, run_id, stream_gates(settings))
-    failed = extract_outcomes(extracted)
+    failed = extract_outcomes(extracted) + collect_outcomes(collected)
     if failed:
         extra = GateResult(run_id=run_id, as_of=gate.as_of, outcomes=failed)
         record_outcomes(settings, extra)
@@ -226,8 +280,9 @@ def run_pipeline(
         as_of = end_dt or now_naive()
         log_decision(settings, run_id, as_of, Decision(PublishStatus.FAILED, reason))
         return RunResult(run_id, PublishStatus.FAILED, reason, as_of, settings.published)
+    collected = collect_step(settings)
     as_of = run_as_of(settings, end_dt, extracted)
-    gate = raw_gate_step(settings, run_id, extracted)
+    gate = raw_gate_step(settings, run_id, extracted, collected)
     dbt = None
     if not gate.blocks:
         dbt = transform_step(settings, as_of)
@@ -240,6 +295,7 @@ def run_pipeline(
         as_of=as_of,
         published=published.published,
         extracted=extracted,
+        collected=collected,
         dbt=dbt,
         gate=gate,
         tables=published.tables,

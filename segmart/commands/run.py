@@ -36,6 +36,12 @@ def print_run_result(result: RunResult) -> None:
             f"  extract: {len(result.extracted)} slices, {result.records} records, "
             f"{len(result.failed_slices)} failed"
         )
+    collected = result.collected
+    if collected.batches or collected.error:
+        print(
+            f"  collect: {collected.batches} pushed micro-batches, {collected.loaded} loaded, "
+            f"{collected.duplicates} duplicates"
+        )
     gate = result.gate
     if gate is not None:
         print(

@@ -137,6 +137,25 @@ def load(env: dict[str, str]) -> str:
     return done.stdout + done.stderr
 
 
+def write_batch(settings: Settings, name: str, *updated_at: str) -> Path:
+    """A closed micro-batch of shop orders written by hand, one line per `updated_at`."""
+    folder = settings.landing_dir / "shop" / "orders" / "collected"
+    folder.mkdir(parents=True, exist_ok=True)
+    lines = [
+        {
+            "delivery_id": f"{name}-{n}",
+            "received_at": "2026-06-01T00:00:00Z",
+            "record_id": str(n + 1),
+            "record_updated_at": updated,
+            "record": {"id": n + 1},
+        }
+        for n, updated in enumerate(updated_at)
+    ]
+    path = folder / f"{name}.jsonl"
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    return path
+
+
 def query(settings: Settings, sql: str, params: list[Any] | None = None) -> list[tuple]:
     con = duckdb.connect(str(settings.warehouse), read_only=True)
     try:

@@ -18,6 +18,7 @@ from tests.collect.support import (
     load,
     query,
     raw_tables,
+    write_batch,
 )
 
 ORDER = {
@@ -219,17 +220,7 @@ def test_refused_requests_land_nothing(collector: Collector) -> None:
 
 def test_a_micro_batch_that_cannot_load_is_named_and_kept(tmp_path) -> None:
     settings = Settings.from_env(collector_env(tmp_path))
-    folder = settings.landing_dir / "shop" / "orders" / "collected"
-    folder.mkdir(parents=True)
-    bad = folder / "20260601T000000000000Z-00000000.jsonl"
-    line = {
-        "delivery_id": "d",
-        "received_at": "2026-06-01T00:00:00Z",
-        "record_id": "1",
-        "record_updated_at": "not a time",
-        "record": {"id": 1},
-    }
-    bad.write_text(json.dumps(line) + "\n")
+    bad = write_batch(settings, "20260601T000000000000Z-00000000", "not a time")
     with pytest.raises(CollectedLoadError) as error:
         load_collected(settings)
     assert str(bad) in str(error.value) and "nothing of it is in raw" in str(error.value)
