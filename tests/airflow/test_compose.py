@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import re
+import tomllib
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -253,3 +254,53 @@ def test_celery_profile_two_workers_one_budget_one_landing_one_warehouse_writer(
     for name in WORKERS:
         assert parsed["AIRFLOW__CORE__DAGS_FOLDER"] in mounts(services[name]).values()
     assert importlib.util.find_spec("airflow.providers.celery.executors.celery_executor")
+
+
+def test_the_image_holds_every_package_of_the_project(compose: dict) -> None:
+    build = compose["services"]["airflow-scheduler"]["build"]
+    dockerfile = (ROOT / build["context"] / build["dockerfile"]).read_text()
+    copied = {path for line in re.findall(r"^COPY (?:--\S+ )*(.+?) \S+$", dockerfile, re.M)
+              for path in line.split()}  # fmt: skip
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    for pattern in project["tool"]["setuptools"]["packages"]["find"]["include"]:
+        assert pattern.rstrip("*") in copied, f"Dockerfile does not copy {pattern}"
+
+
+@pytest.mark.parametrize("profiles", [{"collect"}, {"collect", "celery"}], ids=["local", "celery"])
+def test_the_collector_is_a_service_landing_where_the_warehouse_writers_load(
+    compose: dict, profiles: set[str]
+) -> None:
+    celery = "celery" in profiles
+    services = config(compose, profiles, CELERY_RUN if celery else {})["services"]
+    collect = services["collect"]
+    command = collect["command"]
+    assert command[:2] == ["segmart", "collect"]
+    assert command[command.index("--host") + 1] == "0.0.0.0"
+    port = command[command.index("--port") + 1]
+    assert f"{port}:{port}" in collect["ports"]
+    # Where the collector lands is where the process that loads pushes reads (the
+    # scheduler's LocalExecutor tasks, or the Celery worker beside the warehouse file).
+    loader = services["airflow-worker-warehouse" if celery else "airflow-scheduler"]
+
+    def landing(service: dict) -> str:
+        env = service["environment"]
+        if env.get("SEGMART_LANDING_DIR"):
+            return env["SEGMART_LANDING_DIR"]
+        return str(Path(env["SEGMART_WAREHOUSE"]).parent / "landing")
+
+    def volume_at(service: dict, path: str) -> str:
+        (source,) = [s for s, t in mounts(service).items() if path.startswith(t)]
+        return source
+
+    assert landing(collect) == landing(loader)
+    assert volume_at(collect, landing(collect)) == volume_at(loader, landing(loader))
+    # Secrets come from the environment file beside compose, never from compose itself.
+    assert [entry["path"] for entry in collect["env_file"]] == ["./collect.env"]
+    assert all(entry["required"] is False for entry in collect["env_file"])
+    assert "collect.env" in (ROOT / ".gitignore").read_text().split()
+    assert collect["depends_on"] == {}
+
+
+def test_the_collector_runs_only_in_its_profile(compose: dict) -> None:
+    assert "collect" not in config(compose, set(), {})["services"]
+    assert "collect" not in config(compose, {"celery"}, CELERY_RUN)["services"]
