@@ -7,10 +7,11 @@ what each stream has not loaded yet, up to its `run_after`, its `as_of`. Each
 configured source (a YAML file, `segmart sources`) gets a group `extract_<source>`
 whose pulls run in its pool `segmart_<source>` (the source's shared rate budget) and
 touch no database; a file source's group is one task, `load_files`, that loads its
-new files. Every task that writes the working DuckDB file takes the one-slot pool
-`segmart_warehouse`. dbt runs through Cosmos from the pre-built manifest (`segmart
-manifest`), so parsing this file never runs dbt. A source whose pool the setup
-never made fails its `plan` task.
+new files; `load_collected` loads the pushed micro-batches (`segmart collect`) that
+the DAG `segmart_collected` has not loaded yet. Every task that writes the working
+DuckDB file takes the one-slot pool `segmart_warehouse`. dbt runs through Cosmos from
+the pre-built manifest (`segmart manifest`), so parsing this file never runs dbt. A
+source whose pool the setup never made fails its `plan` task.
 """
 
 from __future__ import annotations
@@ -28,7 +29,13 @@ from segmart import airflow_tasks as glue
 from segmart.core.contracts import WAREHOUSE_POOL, SliceResult, source_pool
 from segmart.core.outcomes import GateResult
 from segmart.core.times import parse_utc
-from segmart.pipeline import marts_gate_step, publish_step, raw_gate_step
+from segmart.pipeline import (
+    CollectedResult,
+    collect_step,
+    marts_gate_step,
+    publish_step,
+    raw_gate_step,
+)
 
 SETTINGS = glue.parse_settings()  # paths only: secrets are read inside running tasks
 DBT_MANIFEST = glue.require_manifest(SETTINGS)
@@ -40,7 +47,7 @@ AS_OF = "{{ segmart_as_of(dag_run) }}"
 # Every task that writes the working DuckDB file: its one-slot pool and, with Celery,
 # the queue of the one worker beside the file (SEGMART_WAREHOUSE_QUEUE).
 QUEUE = glue.warehouse_queue()
-WAREHOUSE = {"pool": WAREHOUSE_POOL, **({"queue": QUEUE} if QUEUE else {})}
+WAREHOUSE = glue.warehouse_task_args()
 
 
 def run_ids() -> tuple[str, str, str]:
@@ -105,12 +112,19 @@ def drop_source(source: str):  # returns the file loads' XComArg
     return load_files(source)
 
 
+@task(**WAREHOUSE)
+def load_collected() -> dict:
+    """Pushed events (`segmart collect`): every closed micro-batch into raw, one
+    transaction each; one that cannot load is a warning at the raw gate."""
+    return collect_step(glue.task_settings()).to_dict()
+
+
 @task(**WAREHOUSE, retries=0)
-def raw_gate(loads: list) -> dict:
+def raw_gate(loads: list, collected: dict) -> dict:
     """GX suites on every committed slice not yet passed; a critical failure stops the run."""
     settings, run_id = glue.task_settings(), run_ids()[2]
     extracted = [SliceResult.from_dict(item) for group in loads for item in (group or [])]
-    gate = raw_gate_step(settings, run_id, extracted)
+    gate = raw_gate_step(settings, run_id, extracted, CollectedResult.from_dict(collected))
     return glue.gate_outcome("raw gate", settings, gate, run_window().as_of)
 
 
@@ -221,7 +235,7 @@ def segmart_pipeline() -> None:
         (drop_source if s in DROPPED else extract_source).override(group_id=f"extract_{s}")(s)
         for s in SOURCES
     ]
-    gate_raw = raw_gate(loaded)
+    gate_raw = raw_gate(loaded, load_collected())
     # The marts lease spans dbt -> marts gate -> publish: one run at a time, across
     # the schedule and every backfill. Setup/teardown: the release runs whatever
     # happens in between, clearing a dbt task claims again, and the release never

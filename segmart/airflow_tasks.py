@@ -25,7 +25,7 @@ from typing import Any, NoReturn
 
 import extract
 from segmart import marts_lease
-from segmart.core.contracts import DbtBuildResult
+from segmart.core.contracts import WAREHOUSE_POOL, DbtBuildResult
 from segmart.core.errors import UserError
 from segmart.core.outcomes import GateResult
 from segmart.core.settings import (
@@ -41,7 +41,7 @@ from segmart.core.settings import (
     url_variable,
 )
 from segmart.core.times import TimeFormatError, as_of_text, iso_z, parse_utc, whole_seconds
-from segmart.pipeline import record_block
+from segmart.pipeline import CollectedResult, record_block
 from segmart.publish import PublishResult
 from segmart.transform import parse_run_results
 
@@ -60,6 +60,9 @@ WAREHOUSE_QUEUE_VARIABLE = "SEGMART_WAREHOUSE_QUEUE"
 DBT_SENSORS_VARIABLE = "SEGMART_DBT_SENSORS"
 DBT_SENSOR_MODES = ("reschedule", "deferrable")
 DEFAULT_SCHEDULE = "@hourly"
+# DAG segmart_collected: how long a pushed event waits, at most, to reach raw (plus the
+# collector's SEGMART_COLLECT_ROTATE_SECONDS before its micro-batch closes).
+COLLECTED_SCHEDULE = "*/5 * * * *"
 DEFAULT_START_DATE = "2026-01-01"
 MANUAL_ONLY = ("", "none", "null", "@once", "manual")
 TRUE_WORDS = ("1", "true", "yes", "on")
@@ -197,6 +200,13 @@ def warehouse_queue(env: Mapping[str, str] | None = None) -> str | None:
     to a queue that one worker, on the file's host, serves. None: Airflow's default."""
     env = os.environ if env is None else env
     return (env.get(WAREHOUSE_QUEUE_VARIABLE) or "").strip() or None
+
+
+def warehouse_task_args(env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The operator arguments of every task that writes the working DuckDB file: its
+    one-slot pool and, with Celery, the queue of the one worker beside the file."""
+    queue = warehouse_queue(env)
+    return {"pool": WAREHOUSE_POOL, **({"queue": queue} if queue else {})}
 
 
 def dbt_sensor_args(env: Mapping[str, str] | None = None) -> dict[str, Any]:
@@ -491,6 +501,26 @@ def publish_outcome(
     if not result.status.succeeded:
         fail(f"publish {result.status}, published.duckdb unchanged: {result.reason}")
     return value
+
+
+# --- collected (pushed) micro-batches --------------------------------------------------------
+
+
+def collected_outcome(
+    collected: CollectedResult, fail: Callable[[str], NoReturn] = fail_task
+) -> dict[str, Any]:
+    """The load's XCom value; a micro-batch that cannot be loaded fails the task (in the
+    DAG `segmart_collected`): later batches of its stream wait behind it until a person
+    moves it aside. The pipeline's own load passes it to the raw gate as a warning."""
+    log.info(
+        "collected: %s micro-batches, %s loaded, %s duplicates",
+        collected.batches,
+        collected.loaded,
+        collected.duplicates,
+    )
+    if collected.error is not None:
+        fail(collected.error)
+    return collected.to_dict()
 
 
 def xcom_safe(value: Any) -> Any:

@@ -31,6 +31,7 @@ from segmart.core.contracts import (
 )
 from segmart.core.outcomes import GateResult, Outcome
 from segmart.core.settings import Settings, SettingsError
+from segmart.pipeline import CollectedResult
 from segmart.publish import PublishResult
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -511,6 +512,24 @@ def test_a_publish_or_a_backfills_history_succeeds(status: PublishStatus) -> Non
 def test_a_publish_that_did_not_succeed_fails_the_task(status: PublishStatus) -> None:
     with pytest.raises(Blocked, match=f"publish {status}, published.duckdb unchanged: why"):
         airflow_tasks.publish_outcome(published(status), fail)
+
+
+def test_collected_loads_pass_their_counts_on_and_one_that_cannot_load_fails_the_task() -> None:
+    loaded = CollectedResult(batches=2, loaded=5, duplicates=1)
+    value = airflow_tasks.collected_outcome(loaded, fail)
+    assert json.loads(json.dumps(value)) == value
+    assert CollectedResult.from_dict(value) == loaded
+    stuck = CollectedResult(batches=1, loaded=3, error="shop.orders: micro-batch /x cannot")
+    with pytest.raises(Blocked, match="shop.orders: micro-batch /x cannot"):
+        airflow_tasks.collected_outcome(stuck, fail)
+
+
+def test_warehouse_writers_take_the_pool_and_with_celery_the_queue() -> None:
+    assert airflow_tasks.warehouse_task_args({}) == {"pool": "segmart_warehouse"}
+    assert airflow_tasks.warehouse_task_args({"SEGMART_WAREHOUSE_QUEUE": "warehouse"}) == {
+        "pool": "segmart_warehouse",
+        "queue": "warehouse",
+    }
 
 
 # --- XCom values ----------------------------------------------------------------------------

@@ -19,6 +19,7 @@ WAREHOUSE_WRITERS = (
     "extract_esp.load",
     "extract_web.load",
     "extract_pos.load_files",
+    "load_collected",
     "raw_gate",
     "dbt.dbt_producer_watcher",
     "marts_gate",
@@ -38,7 +39,7 @@ def tasks(report: dict) -> dict[str, dict]:
 
 def test_dagbag_has_no_import_errors_and_parses_in_under_5_seconds(report: dict) -> None:
     assert report["import_errors"] == {}
-    assert report["dag_ids"] == ["segmart_pipeline"]
+    assert report["dag_ids"] == ["segmart_collected", "segmart_pipeline"]
     assert report["seconds"] < 5, f"DagBag took {report['seconds']:.1f} s"
 
 
@@ -144,6 +145,26 @@ def test_a_file_source_is_one_load_in_the_warehouse_pool_before_the_raw_gate(
     assert "extract_pos.load_files" in tasks["raw_gate"]["upstream"]
 
 
+def test_collected_pushes_load_in_the_warehouse_pool_before_the_raw_gate(tasks: dict) -> None:
+    load = tasks["load_collected"]
+    assert load["pool"] == "segmart_warehouse"
+    assert not load["mapped"] and load["upstream"] == []
+    assert "load_collected" in tasks["raw_gate"]["upstream"]
+
+
+def test_a_dag_of_its_own_loads_collected_pushes_every_5_minutes_one_run_at_a_time(
+    report: dict,
+) -> None:
+    collected = report["dags"]["segmart_collected"]
+    assert collected["schedule"] == "*/5 * * * *"
+    assert collected["max_active_runs"] == 1
+    assert collected["catchup"] is False
+    (load,) = collected["tasks"]
+    assert load["task_id"] == "load_collected"
+    assert load["pool"] == "segmart_warehouse"
+    assert load["retries"] == 0
+
+
 def test_a_fifth_source_yaml_gets_its_own_group_and_pool(
     prepared_airflow_home: AirflowHome, tmp_path: Path
 ) -> None:
@@ -175,7 +196,7 @@ def test_a_missing_dbt_manifest_is_one_line_naming_it_and_the_command_that_build
     )
     env = prepared_airflow_home.env(SEGMART_DBT_PROJECT_DIR=str(project))
     report = prepared_airflow_home.python("dagbag_report.py", env=env)
-    assert report["dag_ids"] == []
+    assert report["dag_ids"] == ["segmart_collected"]  # loading pushes needs no dbt
     manifest = project.resolve() / "target" / "manifest.json"
     assert list(report["import_errors"].values()) == [
         f"dbt manifest {manifest} is missing: build it with `segmart manifest` "
