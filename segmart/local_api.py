@@ -2,7 +2,7 @@
 
 `segmart demo-api --port 0` prints one line `segmart demo-api listening on
 http://HOST:PORT` once it accepts requests; we wait for that line, never sleep.
-Used by `segmart demo`, the tests and the benchmarks.
+Used by `segmart demo`, the tests and the benchmarks; `segmart collect` the same way.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Self
 
 import requests
 
@@ -20,11 +21,32 @@ READY_MARKER = "segmart demo-api listening on "
 
 
 @dataclass
-class RunningDemoApi:
+class RunningServer:
+    """A server child process; leaving the `with` block stops it (SIGTERM, then kill)."""
+
     base_url: str
     process: subprocess.Popen = field(repr=False)
     output: list[str] = field(default_factory=list, repr=False)
+    grace: float = 10.0  # seconds a SIGTERM may take before the kill
 
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=self.grace)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+@dataclass
+class RunningDemoApi(RunningServer):
     def url(self, source: str) -> str:
         return f"{self.base_url}/{source}"
 
@@ -46,27 +68,23 @@ class RunningDemoApi:
             values[f"SEGMART_{source.upper()}_API_KEY"] = self.api_key(source)
         return values
 
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-
-    def __enter__(self) -> RunningDemoApi:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
 
 def start_demo_api(*flags: str, timeout: float = 60.0) -> RunningDemoApi:
     """Start `segmart demo-api FLAGS` on a free loopback port; return once it serves."""
     command = [sys.executable, "-m", "segmart", "demo-api", "--host", "127.0.0.1", "--port", "0"]
     base_url, process, output = start_ready([*command, *flags], READY_MARKER, timeout)
     return RunningDemoApi(base_url=base_url, process=process, output=output)
+
+
+COLLECT_READY_MARKER = "segmart collect listening on "
+
+
+def start_collector(env: dict[str, str], timeout: float = 60.0) -> RunningServer:
+    """Start `segmart collect` (its settings and secrets from `env`); return once it serves.
+    Its stop is a SIGTERM that closes every micro-batch file (a kill would leave them open)."""
+    command = [sys.executable, "-m", "segmart", "collect", "--host", "127.0.0.1", "--port", "0"]
+    base_url, process, output = start_ready(command, COLLECT_READY_MARKER, timeout, env=env)
+    return RunningServer(base_url=base_url, process=process, output=output, grace=60.0)
 
 
 def start_ready(

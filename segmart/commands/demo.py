@@ -9,16 +9,23 @@ publish while the last published version stays as it was.
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import secrets
 import subprocess
 import sys
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import requests
+
 from segmart.core import warehouse
 from segmart.core.contracts import PublishStatus
+from segmart.core.errors import UserError
 from segmart.core.settings import Settings
-from segmart.local_api import start_demo_api
+from segmart.local_api import start_collector, start_demo_api
+from segmart.pipeline import CollectedResult
 
 
 def history_start(settings: Settings) -> datetime:
@@ -41,6 +48,47 @@ def drop_till_exports(settings: Settings, world_flags: list[str]) -> None:
     folder = settings.drop_dir("pos")
     command = [sys.executable, "-m", "demo_api.pos", *world_flags, "--folder", str(folder)]
     print(subprocess.run(command, check=True, capture_output=True, text=True).stdout.strip())
+
+
+PUSHED_HOURS = 24  # the demo shop and tracker push the last hours before the frozen now
+
+
+@dataclass(frozen=True)
+class DemoPushes:
+    """What the demo's senders sent (their own counts) and what the collector took."""
+
+    sent: dict[str, int]
+    accepted: dict[str, int]
+    dead_lettered: dict[str, int]
+
+
+def push_demo_events(settings: Settings, world_flags: list[str]) -> DemoPushes | None:
+    """The demo shop's signed webhooks and the tracker's batches (demo_api/pushes.py, in
+    its own process as a shop would be) into `segmart collect` on a free port, for the
+    last PUSHED_HOURS of the world's clock. The collector is stopped at the end, which
+    closes its micro-batch files: the pipeline run then loads them beside the pulls.
+    The secrets are made for this run and given to the two processes only."""
+    from collect.load import push_streams
+
+    if not push_streams(settings):
+        return None
+    env = {
+        **os.environ,
+        "SEGMART_SHOP_WEBHOOK_SECRET": secrets.token_urlsafe(24),
+        "SEGMART_WEB_WRITE_KEY": secrets.token_urlsafe(16),
+    }
+    with start_collector(env) as collector:
+        command = [sys.executable, "-m", "demo_api.pushes", "--url", collector.base_url]
+        command += [*world_flags, "--hours", str(PUSHED_HOURS)]
+        done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise UserError(f"the demo's pushes failed: {done.stderr.strip()}")
+        stats = requests.get(f"{collector.base_url}/_stats", timeout=10).json()
+    return DemoPushes(
+        sent=json.loads(done.stdout.strip().splitlines()[-1]),
+        accepted=stats["accepted"],
+        dead_lettered=stats["dead_lettered"],
+    )
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -68,10 +116,13 @@ def main(args: argparse.Namespace) -> int:
         print(f"demo API ({args.scenario}, {args.customers} customers) at {api.base_url}")
         print(f"warehouse {settings.warehouse}")
         drop_till_exports(settings, flags)
+        pushes = push_demo_events(settings, flags)
         print()
         result = run_pipeline(settings, start=history_start(settings), end=now)
     run_id = result.run_id
     print_summary(settings, run_id)
+    if pushes is not None:
+        print_pushes(settings, pushes, result.collected)
     published = result.status is PublishStatus.PUBLISHED
     if not published:
         print(f"\nNOT PUBLISHED ({result.status}): {result.reason}")
@@ -177,6 +228,50 @@ def print_summary(settings: Settings, run_id: str | None) -> None:
     index = next(iter(sorted(docs.rglob("index.html"))), None) if docs.exists() else None
     if index:
         print(f"\nData Docs: {index}")
+
+
+def print_pushes(settings: Settings, pushes: DemoPushes, collected: CollectedResult) -> None:
+    from collect.load import push_streams
+    from extract.config import catalog
+
+    sent = pushes.sent
+    print(
+        f"\nPushed (segmart collect, the last {PUSHED_HOURS} hours): {sent['webhooks']} webhooks "
+        f"(+{sent['duplicates_sent']} sent twice, {sent['retries']} retries, "
+        f"{sent['failed']} given up), {sent['events']} tracking events; "
+        f"dead-lettered {sum(pushes.dead_lettered.values())}; loaded {collected.loaded} in "
+        f"{collected.batches} micro-batches, {collected.duplicates} deduplicated"
+    )
+    con = warehouse.connect(settings.warehouse, read_only=True)
+    try:
+        parts = []
+        tables = {
+            f"raw.{name}"
+            for (name,) in con.execute(
+                "select table_name from duckdb_tables() where schema_name = 'raw'"
+            ).fetchall()
+        }
+        for source, stream in push_streams(settings):
+            table = catalog(settings.sources_dir)[source].streams[stream].table
+            if table not in tables:
+                continue
+            parts.append(
+                f"""
+                select '{source}.{stream}' as stream,
+                    count(*) filter (where _run_id not like 'collect:%') as pulled_rows,
+                    count(*) filter (where _run_id like 'collect:%') as pushed_rows,
+                    count(distinct record_id) filter (where _run_id like 'collect:%')
+                        as pushed_records
+                from {table}
+                """
+            )
+        if parts:
+            print_table(
+                "Pulled and pushed rows in raw (staging keeps one row per record, latest wins)",
+                con.execute(" union all ".join(parts) + " order by 1"),
+            )
+    finally:
+        con.close()
 
 
 def print_table(title: str, cursor) -> None:
