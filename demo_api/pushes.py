@@ -142,13 +142,14 @@ def at_least_once(
 class Sender:
     """POSTs with the real senders' retry rule: no 2xx (and not a 4xx) is tried again."""
 
-    def __init__(self, url: str, counts: PushCounts) -> None:
+    def __init__(self, url: str, counts: PushCounts, attempts: int = ATTEMPTS) -> None:
         self.url = url.rstrip("/")
         self.counts = counts
+        self.attempts = attempts
         self.http = requests.Session()
 
     def post(self, path: str, **kwargs: Any) -> requests.Response | None:
-        for attempt in range(ATTEMPTS):
+        for attempt in range(self.attempts):
             if attempt:
                 self.counts.retries += 1
             try:
@@ -163,9 +164,17 @@ class Sender:
         return None
 
 
-def push(world: World, url: str, secret: str, write_key: str, start: int, end: int) -> PushCounts:
+def push(
+    world: World,
+    url: str,
+    secret: str,
+    write_key: str,
+    start: int,
+    end: int,
+    attempts: int = ATTEMPTS,
+) -> PushCounts:
     counts = PushCounts()
-    sender = Sender(url, counts)
+    sender = Sender(url, counts, attempts)
     for tick in range(start, end, TICK):
         rng = random.Random(f"{world.seed}:{tick}")
         delivered: set[str] = set()
@@ -204,6 +213,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scenario", choices=SCENARIOS, default="clean")
     parser.add_argument("--now", required=True, help="the end of the pushed hours (ISO 8601)")
     parser.add_argument("--hours", type=float, default=3.0, help="hours before --now to push")
+    parser.add_argument("--attempts", type=int, default=ATTEMPTS, help="sends per delivery")
     parser.add_argument("--rate-limit", help="ignored (the demo API's flag, passed through)")
     args = parser.parse_args(argv)
     missing = [name for name in (SECRET_VARIABLE, WRITE_KEY_VARIABLE) if not os.environ.get(name)]
@@ -214,9 +224,8 @@ def main(argv: list[str] | None = None) -> int:
     end = to_epoch(datetime.fromisoformat(args.now.replace("Z", "+00:00")))
     assert end is not None
     start = end - int(args.hours * 3600)
-    counts = push(
-        world, args.url, os.environ[SECRET_VARIABLE], os.environ[WRITE_KEY_VARIABLE], start, end
-    )
+    secret, write_key = os.environ[SECRET_VARIABLE], os.environ[WRITE_KEY_VARIABLE]
+    counts = push(world, args.url, secret, write_key, start, end, args.attempts)
     print(json.dumps(asdict(counts)))
     return 0
 

@@ -13,17 +13,23 @@ from pathlib import Path
 import pytest
 
 from segmart.transform import dbt_build
-from tests.collect.support import Collector, load, query, raw_tables, start_collector
+from tests.collect.support import (
+    WEBHOOK_SECRET,
+    Collector,
+    load,
+    query,
+    raw_tables,
+    start_collector,
+)
 
 NOW = "2026-06-01T00:00:00Z"
 WORLD = ["--seed", "7", "--customers", "2000", "--now", NOW]
 
 
-def push(collector: Collector, *flags: str) -> dict[str, int]:
+def push(collector: Collector, *flags: str, env: dict[str, str] | None = None) -> dict[str, int]:
     command = [sys.executable, "-m", "demo_api.pushes", "--url", collector.base_url, *flags]
-    done = subprocess.run(
-        command, env=collector.env, capture_output=True, text=True, timeout=300, check=False
-    )
+    env = collector.env if env is None else env
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     return json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -87,3 +93,17 @@ def test_pushed_orders_are_one_row_per_order_in_staging_latest_version(pushed) -
         "select cast(order_id as varchar), updated_at from staging.stg_shop__orders order by 1",
     )
     assert staged == raw_latest
+
+
+def test_a_delivery_without_a_2xx_is_sent_again_then_given_up_and_counted(tmp_path) -> None:
+    # The collector serves no shop webhooks without its secret: 503 with Retry-After.
+    collector = start_collector(tmp_path, SEGMART_SHOP_WEBHOOK_SECRET="")
+    try:
+        sender_env = {**collector.env, "SEGMART_SHOP_WEBHOOK_SECRET": WEBHOOK_SECRET}
+        sent = push(collector, *WORLD, "--hours", "0.3333", "--attempts", "2", env=sender_env)
+        refused = collector.stats()["rejected"]
+    finally:
+        collector.stop()
+    assert sent["webhooks"] == 0 and sent["failed"] >= 1
+    assert sent["retries"] == sent["failed"]  # two attempts each
+    assert sum(refused.values()) == 2 * sent["failed"]
