@@ -3,7 +3,9 @@
 The demo freezes the demo world's clock at the start of the current hour and
 runs the pipeline over the whole history up to it, so a re-run reloads the same
 slices (idempotently) and `--scenario bad-orders` shows the gate blocking a
-publish while the last published version stays as it was.
+publish while the last published version stays as it was. Beside the pulls, the demo
+shop and tracker push the last 24 hours into `segmart collect` (push_demo_events), and
+the run loads those micro-batches too.
 """
 
 from __future__ import annotations
