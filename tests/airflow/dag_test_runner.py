@@ -1,4 +1,5 @@
-"""Child process: `dag.test()` of segmart_pipeline for each logical date given, in order.
+"""Child process: `dag.test()` of segmart_pipeline (or the DAG in SEGMART_TEST_DAG) for
+each logical date given, in order.
 
 Prints one JSON line: per run, the run state and every task instance's state.
 """
@@ -17,7 +18,7 @@ from airflow.utils.session import create_session
 bag = DagBag(dag_folder=os.environ["AIRFLOW__CORE__DAGS_FOLDER"])
 if bag.import_errors:
     raise SystemExit(f"DAG import errors: {bag.import_errors}")
-dag = bag.dags["segmart_pipeline"]
+dag = bag.dags[os.environ.get("SEGMART_TEST_DAG", "segmart_pipeline")]
 runs = []
 for logical_date in sys.argv[1:]:
     run = dag.test(logical_date=pendulum.parse(logical_date))
@@ -32,7 +33,7 @@ for logical_date in sys.argv[1:]:
                 "logical_date": logical_date,
                 "run_id": run.run_id,
                 "state": str(run.state),
-                "data_interval_end": run.data_interval_end.isoformat(),
+                "data_interval_end": run.data_interval_end and run.data_interval_end.isoformat(),
                 "tasks": tasks,
             }
         )
