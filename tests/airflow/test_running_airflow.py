@@ -309,10 +309,6 @@ def test_every_way_to_trigger_a_run_ends_in_a_publish(live: LiveAirflow) -> None
     assert [as_of for as_of, _ in decisions] == expected
 
 
-def run_state(live: LiveAirflow, run_id: str) -> str:
-    return live.api("GET", f"/api/v2/dags/{DAG}/dagRuns/{run_id}")["state"]
-
-
 def finished(live: LiveAirflow, run_id: str) -> dict:
     """Follow a run to its end: it succeeded and published."""
 
